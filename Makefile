@@ -1,0 +1,103 @@
+# daxbus — see README.md.  `make` builds build/daxbus (static, musl, libkmod).
+# SPDX-License-Identifier: GPL-2.0-only
+
+VERSION    := 0.1.0
+prefix     ?= /usr
+sbindir    ?= $(prefix)/sbin
+datadir    ?= $(prefix)/share
+mandir     ?= $(datadir)/man
+DRACUT_MODULES_DIR ?= $(prefix)/lib/dracut/modules.d
+DESTDIR    ?=
+
+B          := build
+CC         := musl-gcc
+CFLAGS     ?= -Os -g0
+WARN       := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration
+CPPFLAGS   += -D_GNU_SOURCE -DDAXBUS_VERSION='"$(VERSION)"' -I$(B)/gen -I$(B)/libkmod/include
+LDFLAGS    ?=
+SECTIONS   := -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-stack-protector
+
+SRCS       := $(wildcard helper/*.c)
+OBJS       := $(patsubst helper/%.c,$(B)/obj/%.o,$(SRCS))
+LIBKMOD    := $(B)/libkmod/libkmod.o
+DRACUT_MOD := dracut/50daxbus
+
+.PHONY: all deps check check-unit check-boot bench demo install uninstall clean distclean syncheck
+
+all: $(B)/daxbus
+
+deps:
+	@tools/deps.sh build
+
+$(B)/.deps-build: tools/deps.sh
+	@tools/deps.sh build
+	@mkdir -p $(B) && touch $@
+
+$(LIBKMOD): tools/libkmod.sh tools/apt-private.sh | $(B)/.deps-build
+	tools/libkmod.sh $(B)/libkmod $(B)/cache
+
+# The policy text comes from the one file that holds it.
+$(B)/gen/policy-text.h: modprobe.d/daxctl.conf
+	@mkdir -p $(@D)
+	@{ echo '/* generated from modprobe.d/daxctl.conf: edit that file */'; \
+	   printf '#define DAXBUS_POLICY_TEXT \\\n'; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n" \\/' $<; \
+	   echo '	""'; } > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(LIBKMOD)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SECTIONS) -c $< -o $@
+
+$(B)/daxbus: $(OBJS) $(LIBKMOD)
+	$(CC) -static $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -s -o $@.tmp $^
+	@if readelf -d $@.tmp | grep -q NEEDED; then echo "$@: has NEEDED entries, not static" >&2; rm -f $@.tmp; exit 1; fi
+	@mv $@.tmp $@
+	@echo "built $@ ($$(stat -c %s $@) bytes, static)"
+
+install: $(B)/daxbus
+	install -D -m 0755 $(B)/daxbus $(DESTDIR)$(sbindir)/daxbus
+	install -D -m 0644 modprobe.d/daxctl.conf $(DESTDIR)$(datadir)/daxbus/daxctl.conf
+	install -D -m 0755 $(DRACUT_MOD)/module-setup.sh $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus/module-setup.sh
+	for f in $(filter-out %/module-setup.sh,$(wildcard $(DRACUT_MOD)/*)); do \
+		install -D -m 0644 $$f $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus/$$(basename $$f) || exit 1; done
+	install -D -m 0644 man/daxbus.8 $(DESTDIR)$(mandir)/man8/daxbus.8
+	install -D -m 0644 man/dracut.daxbus.7 $(DESTDIR)$(mandir)/man7/dracut.daxbus.7
+
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/daxbus $(DESTDIR)$(datadir)/daxbus/daxctl.conf \
+	      $(DESTDIR)$(mandir)/man8/daxbus.8 $(DESTDIR)$(mandir)/man7/dracut.daxbus.7
+	rm -rf $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus
+	-rmdir $(DESTDIR)$(datadir)/daxbus
+
+# Every test: hermetic ones, then the QEMU boot matrix.  Last line: "N passed, N failed".
+check: all
+	@tools/deps.sh test
+	@tests/run.sh --all
+
+check-unit: all
+	@tools/deps.sh test
+	@tests/run.sh --unit
+
+check-boot: all
+	@tools/deps.sh test
+	@tests/run.sh --boot
+
+bench: all
+	@tools/deps.sh test bench
+	@bench/bench.sh
+
+demo: all
+	@tools/deps.sh test
+	@tests/boot/demo.sh
+
+syncheck:
+	shellcheck -x tools/*.sh tests/*.sh tests/lib/*.sh bench/*.sh dracut/50daxbus/module-setup.sh
+	shellcheck -s sh dracut/50daxbus/*-hook.sh
+	for f in dracut/50daxbus/*-hook.sh; do bash --posix -n $$f || exit 1; done
+
+clean:
+	rm -rf $(B)/obj $(B)/gen $(B)/daxbus $(B)/tests
+
+# Also drops the caches (kmod source, kernels, VM images).
+distclean:
+	rm -rf $(B)

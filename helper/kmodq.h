@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What a kernel's module tree says about device-DAX, asked through libkmod:
+ * is the compat driver there, and what does nd:t7 (ND_DEVICE_DAX_PMEM)
+ * resolve to under a given configuration.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+enum mod_presence { MOD_ABSENT, MOD_MODULE, MOD_BUILTIN };
+
+struct kernel_facts {
+	char kver[256];
+	bool have_tree;   /* lib/modules/KVER exists */
+	bool have_index;  /* depmod has been run (modules.dep.bin, modules.alias.bin) */
+	enum mod_presence compat, dax_pmem, device_dax;
+	char resolved[4][64];  /* nd:t7 after the blacklist, as udev would load it */
+	unsigned n_resolved;
+	char blocked[4][64];   /* matched nd:t7 but blacklisted */
+	unsigned n_blocked;
+};
+
+/* The modalias of an nd device of type 7, ND_DEVICE_DAX_PMEM (not t5!). */
+#define ND_DAX_MODALIAS "nd:t7"
+
+/*
+ * Inspect ROOT/lib/modules/KVER with the kmod configuration in CONFFD (a
+ * file descriptor from modconf_memfd, or -1 for none).
+ */
+int kmodq_inspect(int rootfd, const char *kver, int conffd, struct kernel_facts *ret);
+
+/* "compat", "compat-builtin", "bus", "none" or "unknown" (no tree or index). */
+const char *kernel_kind(const struct kernel_facts *k);
+/* One sentence for people. */
+const char *kernel_kind_text(const struct kernel_facts *k);
+/* Does this kernel need the policy to use the bus model? */
+bool kernel_needs_policy(const struct kernel_facts *k);
+const char *mod_presence_str(enum mod_presence p);
+
+/* Newest kernel under ROOT/lib/modules (version order), for a target root. */
+int kmodq_newest_kver(int rootfd, char *buf, unsigned size);

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * kmod's configuration as a root will see it: every *.conf in kmod's search
+ * directories, in precedence order, which ones are effective, and their
+ * contents read beneath the root.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+/* kmod's directories, highest precedence first. */
+extern const char *const MODCONF_DIRS[];
+
+struct modconf_entry {
+	const char *dir;          /* one of MODCONF_DIRS */
+	char name[256];
+	const char *hidden_by;    /* earlier directory with the same name, or NULL */
+	bool is_link;
+	char link_target[256];
+	char *content;            /* what kmod reads; NULL: masked or unreadable */
+	bool mentions_dax;
+};
+
+struct modconf {
+	struct modconf_entry *e;
+	unsigned n;
+};
+
+int modconf_scan(int rootfd, struct modconf *ret);
+void modconf_free(struct modconf *m);
+
+/* The effective daxctl.conf, or NULL. */
+const struct modconf_entry *modconf_find_effective(const struct modconf *m, const char *name);
+
+/*
+ * One in-memory file holding the effective entries in kmod's parse order
+ * (by name), so libkmod can be pointed at a root's configuration without
+ * following any of its links outside the root.
+ */
+int modconf_memfd(const struct modconf *m, int *ret_fd);
