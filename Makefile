@@ -49,7 +49,7 @@ $(B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(LIBKMOD)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SECTIONS) -c $< -o $@
 
 $(B)/daxbus: $(OBJS) $(LIBKMOD)
-	$(CC) -static $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -s -o $@.tmp $^
+	$(CC) -static $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none -s -o $@.tmp $^
 	@if readelf -d $@.tmp | grep -q NEEDED; then echo "$@: has NEEDED entries, not static" >&2; rm -f $@.tmp; exit 1; fi
 	@mv $@.tmp $@
 	@echo "built $@ ($$(stat -c %s $@) bytes, static)"
@@ -57,7 +57,10 @@ $(B)/daxbus: $(OBJS) $(LIBKMOD)
 install: $(B)/daxbus
 	install -D -m 0755 $(B)/daxbus $(DESTDIR)$(sbindir)/daxbus
 	install -D -m 0644 modprobe.d/daxctl.conf $(DESTDIR)$(datadir)/daxbus/daxctl.conf
-	install -D -m 0755 $(DRACUT_MOD)/module-setup.sh $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus/module-setup.sh
+	@mkdir -p $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus
+	sed -e 's|@SBINDIR@|$(sbindir)|g' -e 's|@DATADIR@|$(datadir)|g' $(DRACUT_MOD)/module-setup.sh \
+		> $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus/module-setup.sh
+	chmod 0755 $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus/module-setup.sh
 	for f in $(filter-out %/module-setup.sh,$(wildcard $(DRACUT_MOD)/*)); do \
 		install -D -m 0644 $$f $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus/$$(basename $$f) || exit 1; done
 	install -D -m 0644 man/daxbus.8 $(DESTDIR)$(mandir)/man8/daxbus.8

@@ -86,6 +86,13 @@ int cmd_enable(const char *root, bool runtime, bool dracut)
 		r = policy_install(rootfd, files[i]);
 		if (r == -EEXIST) {
 			log_error("%s appeared while daxbus was writing it; left alone", path);
+		} else if (r == -ENOENT) {
+			/* root_open_dir creates everything but the first component */
+			char top[64];
+
+			snprintf(top, sizeof(top), "%.*s", (int)strcspn(files[i]->dir, "/"), files[i]->dir);
+			log_error("failed to write %s: %s/%s does not exist (is %s the root of a system?)", path,
+				  streq(root, "/") ? "" : root, top, root);
 		} else if (r < 0) {
 			log_error("failed to write %s: %s", path, strerror(-r));
 		} else {

@@ -104,68 +104,155 @@ int cmd_initrd_early(const char *root)
 	return 0;
 }
 
-/* Mount flags of the mount at MNT that a bind remount must carry over. */
-static unsigned long carried_flags(const struct statvfs *sv)
+enum remount_kind { REMOUNT_NONE, REMOUNT_SUPER, REMOUNT_BIND };
+
+/* mountinfo escapes blanks and backslashes as \ooo */
+static void unescape_octal(char *s)
 {
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else
+			*w++ = *s;
+	}
+	*w = '\0';
+}
+
+static bool has_opt(const char *opts, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (const char *p = opts; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, opt, n) && (p[n] == ',' || p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
+			return true;
+	return false;
+}
+
+/*
+ * Is MNT a mount point, and where is its read-only flag: on the mount (a
+ * read-only bind mount) or on the super block (mount -o ro, as dracut does)?
+ * The last matching line wins: it is the mount on top.
+ */
+static int mount_ro_state(const char *mnt, bool *ret_mnt_ro, bool *ret_sb_ro)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *text = NULL;
+	char real[PATH_MAX];
+	bool found = false;
+	int r;
+
+	if (!realpath(mnt, real))
+		return -errno;
+	fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = read_fd(fd, 4 * 1024 * 1024, &text, NULL);
+	if (r < 0)
+		return r;
+	for (char *line = text, *next; line && *line; line = next) {
+		char *field[6], *sep, *p = line;
+		unsigned n = 0;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		/* id parent major:minor root mount-point options [optional...] - fstype source super-options */
+		sep = strstr(line, " - ");
+		if (!sep)
+			continue;
+		*sep = '\0';
+		while (n < ELEMENTSOF(field) && p) {
+			field[n++] = p;
+			p = strchr(p, ' ');
+			if (p)
+				*p++ = '\0';
+		}
+		if (n < 6)
+			continue;
+		unescape_octal(field[4]);
+		if (!streq(field[4], real))
+			continue;
+		/* after " - ": fstype, source, super options */
+		p = strchr(sep + 3, ' ');
+		p = p ? strchr(p + 1, ' ') : NULL;
+		found = true;
+		*ret_mnt_ro = has_opt(field[5], "ro");
+		*ret_sb_ro = p && has_opt(p + 1, "ro");
+	}
+	return found ? 0 : -ENOTBLK;
+}
+
+/* Mount flags that a remount must carry over, or they would be cleared. */
+static unsigned long carried_flags(int fd)
+{
+	struct statvfs sv;
 	unsigned long f = 0;
 
-	if (sv->f_flag & ST_NOSUID)
+	if (fstatvfs(fd, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
 		f |= MS_NOSUID;
-	if (sv->f_flag & ST_NODEV)
+	if (sv.f_flag & ST_NODEV)
 		f |= MS_NODEV;
-	if (sv->f_flag & ST_NOEXEC)
+	if (sv.f_flag & ST_NOEXEC)
 		f |= MS_NOEXEC;
-	if (sv->f_flag & ST_NOATIME)
+	if (sv.f_flag & ST_NOATIME)
 		f |= MS_NOATIME;
-	if (sv->f_flag & ST_NODIRATIME)
+	if (sv.f_flag & ST_NODIRATIME)
 		f |= MS_NODIRATIME;
-	if (sv->f_flag & ST_RELATIME)
+	if (sv.f_flag & ST_RELATIME)
 		f |= MS_RELATIME;
 	return f;
 }
 
-enum remount_kind { REMOUNT_NONE, REMOUNT_SUPER, REMOUNT_BIND };
-
 /*
- * Make the file system under SYSROOT writable.  dracut mounts it read-only
- * ("ro" on the kernel command line); a read-only bind mount has the flag on
- * the mount, not the super block, and needs a bind remount.  Returns how it
- * was done so restore_ro() can undo exactly that.
+ * Make SYSROOT writable for the write, remembering how, so that
+ * restore_ro() undoes exactly that and nothing more.  Only SYSROOT itself
+ * is ever remounted, and only when it is a mount point.
  */
 static int make_writable(const char *sysroot, int rootfd, enum remount_kind *ret)
 {
 	struct statvfs sv;
+	bool mnt_ro = false, sb_ro = false;
+	unsigned long carry;
+	int r;
 
 	*ret = REMOUNT_NONE;
 	if (fstatvfs(rootfd, &sv) < 0)
 		return -errno;
 	if (!(sv.f_flag & ST_RDONLY))
 		return 0;
-	if (mount(NULL, sysroot, NULL, MS_REMOUNT | carried_flags(&sv), NULL) == 0 && fstatvfs(rootfd, &sv) == 0 && !(sv.f_flag & ST_RDONLY)) {
+	r = mount_ro_state(sysroot, &mnt_ro, &sb_ro);
+	if (r == -ENOTBLK)
+		return -EROFS; /* read-only through a mount above it: not ours to change */
+	if (r < 0)
+		return r;
+	carry = carried_flags(rootfd);
+	if (sb_ro) {
+		if (mount(NULL, sysroot, NULL, MS_REMOUNT | carry, NULL) < 0)
+			return -errno;
 		*ret = REMOUNT_SUPER;
-		return 0;
-	}
-	if (mount(NULL, sysroot, NULL, MS_REMOUNT | MS_BIND | carried_flags(&sv), NULL) == 0 &&
-	    fstatvfs(rootfd, &sv) == 0 && !(sv.f_flag & ST_RDONLY)) {
+	} else {
+		if (mount(NULL, sysroot, NULL, MS_REMOUNT | MS_BIND | carry, NULL) < 0)
+			return -errno;
 		*ret = REMOUNT_BIND;
-		return 0;
 	}
-	return errno ? -errno : -EROFS;
+	if (fstatvfs(rootfd, &sv) == 0 && (sv.f_flag & ST_RDONLY))
+		return -EROFS;
+	return 0;
 }
 
 static int restore_ro(const char *sysroot, int rootfd, enum remount_kind how)
 {
-	struct statvfs sv;
-	unsigned long flags = MS_REMOUNT | MS_RDONLY;
+	unsigned long flags = MS_REMOUNT | MS_RDONLY | carried_flags(rootfd);
 
 	if (how == REMOUNT_NONE)
 		return 0;
-	if (fstatvfs(rootfd, &sv) < 0)
-		return -errno;
-	flags |= carried_flags(&sv);
 	if (how == REMOUNT_BIND)
 		flags |= MS_BIND;
-	/* the fd we hold is a directory opened read-only: it does not keep the mount busy for writing */
 	if (mount(NULL, sysroot, NULL, flags, NULL) < 0)
 		return -errno;
 	return 0;
@@ -246,6 +333,11 @@ int cmd_initrd_root(const char *root, const char *sysroot)
 	}
 
 	r = make_writable(sysroot, sysfd, &how);
+	if (r < 0 && how != REMOUNT_NONE) {
+		r2 = restore_ro(sysroot, sysfd, how);
+		if (r2 < 0)
+			log_warn("cannot remount %s read-only again: %s", sysroot, strerror(-r2));
+	}
 	if (r < 0) {
 		log_warn("%s is read-only and cannot be remounted read-write (%s); runtime policy only",
 			 sysroot, strerror(-r));

@@ -1,0 +1,104 @@
+#!/bin/bash
+# libkmod cases against the real module indexes of Debian's kernels: what
+# `daxbus status` says about the kernel kind and what nd:t7 loads must agree
+# with modprobe itself (the oracle), with and without the policy.
+set -uo pipefail
+. "$(dirname "$0")/lib/t.sh"
+t_require modprobe python3
+
+K510=${DAXBUS_K510:-5.10.0-32-amd64}
+K61=${DAXBUS_K61:-6.1.0-50-amd64}
+
+json_get() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
+
+# What modprobe would insert last for nd:t7 (the driver itself), or "none".
+oracle() {
+	local root=$1 kver=$2 line
+	line=$(modprobe -d "$root" -S "$kver" -C "$root/etc/modprobe.d" --show-depends nd:t7 2>/dev/null | tail -1)
+	line=${line##*/}
+	line=${line%% *}
+	echo "${line%.ko*}" | sed 's/^$/none/'
+}
+
+# kernel | policy files (setup) | kind | nd:t7 loads | policy state
+CASES=$(cat <<TABLE
+$K510 | none | compat | dax_pmem_compat | absent
+$K510 | policy | compat | dax_pmem | enabled
+$K510 | blacklist-only | compat | none | foreign
+$K510 | alias-only | compat | dax_pmem | foreign
+$K510 | runtime | compat | dax_pmem | runtime
+$K510 | masked-by-etc | compat | dax_pmem_compat | masked
+$K510 | daxlink | compat | dax_pmem | enabled
+$K61 | none | bus | dax_pmem | absent
+$K61 | policy | bus | dax_pmem | enabled
+TABLE
+)
+
+declare -A trees
+for k in "$K510" "$K61"; do
+	trees[$k]=$("$T_TOP/tools/fetch-kernel.sh" "$k") || { fail "fetch kernel $k" "tools/fetch-kernel.sh $k failed"; t_done; exit 1; }
+done
+
+while IFS='|' read -r kver setup kind loads state; do
+	kver=$(echo $kver); setup=$(echo $setup); kind=$(echo $kind); loads=$(echo $loads); state=$(echo $state)
+	name="$kver, $setup"
+	dir=$(t_tmp kmod)
+	mkdir -p "$dir/lib/modules" "$dir/etc/modprobe.d" "$dir/run/modprobe.d" "$dir/usr/lib/modprobe.d"
+	# a hard-link copy is cheap and keeps the cached tree pristine
+	cp -al "${trees[$kver]}/lib/modules/$kver" "$dir/lib/modules/"
+	case $setup in
+	policy) cp "$POLICY_FILE" "$dir/etc/modprobe.d/daxctl.conf" ;;
+	blacklist-only) echo "blacklist dax_pmem_compat" >"$dir/etc/modprobe.d/daxctl.conf" ;;
+	alias-only) echo "alias nd:t7* dax_pmem" >"$dir/etc/modprobe.d/daxctl.conf" ;;
+	runtime) cp "$POLICY_FILE" "$dir/run/modprobe.d/daxctl.conf" ;;
+	masked-by-etc) cp "$POLICY_FILE" "$dir/usr/lib/modprobe.d/daxctl.conf"; ln -s /dev/null "$dir/etc/modprobe.d/daxctl.conf" ;;
+	daxlink) mkdir -p "$dir/usr/share/daxctl"; cp "$POLICY_FILE" "$dir/usr/share/daxctl/daxctl.conf"
+		ln -s /usr/share/daxctl/daxctl.conf "$dir/etc/modprobe.d/daxctl.conf" ;;
+	esac
+	js=$("$DAXBUS" status --root "$dir" --json 2>&1)
+	rc=$?
+	got_kind=$(json_get '["kernel"]["kind"]' <<<"$js" 2>/dev/null)
+	got_loads=$(json_get '["resolution"]["modules"]' <<<"$js" 2>/dev/null | tr -d "[]'" | sed 's/^$/none/')
+	got_state=$(json_get '["policy"]["state"]' <<<"$js" 2>/dev/null)
+	got_rel=$(json_get '["kernel"]["release"]' <<<"$js" 2>/dev/null)
+	# modprobe -C takes one directory; compare only where the policy lives in etc
+	want_oracle=$loads
+	case $setup in runtime | masked-by-etc | daxlink) want_oracle= ;; esac
+	orc=$(oracle "$dir" "$kver")
+	if [ "$rc" != 0 ]; then
+		fail "$name" "status exit $rc: $js"
+	elif [ "$got_kind" != "$kind" ] || [ "$got_loads" != "$loads" ] || [ "$got_state" != "$state" ] || [ "$got_rel" != "$kver" ]; then
+		fail "$name" "kind=$got_kind loads=$got_loads state=$got_state release=$got_rel" "expected kind=$kind loads=$loads state=$state"
+	elif [ -n "$want_oracle" ] && [ "$orc" != "$loads" ]; then
+		fail "$name" "modprobe --show-depends says $orc, daxbus says $got_loads"
+	else
+		pass "$name: $kind kernel, nd:t7 -> $loads${want_oracle:+ (= modprobe)}"
+	fi
+	rm -rf "$dir"
+done <<<"$CASES"
+
+# The text form names the kind for people, and --kver picks one of several trees.
+dir=$(t_tmp kmod)
+mkdir -p "$dir/lib/modules" "$dir/etc"
+cp -al "${trees[$K510]}/lib/modules/$K510" "${trees[$K61]}/lib/modules/$K61" "$dir/lib/modules/"
+out=$("$DAXBUS" status --root "$dir" 2>&1)
+if [[ $out == *"kernel: $K61"* && $out == *"kind:                  bus"* ]]; then
+	pass "status without --kver picks the newest tree ($K61)"
+else
+	fail "status picks newest" "$out"
+fi
+out=$("$DAXBUS" status --root "$dir" --kver "$K510" 2>&1)
+if [[ $out == *"compat (compat driver present: the policy is needed"* && $out == *"nd:t7 loads:           dax_pmem_compat"* ]]; then
+	pass "status --kver $K510: compat kernel, loads dax_pmem_compat"
+else
+	fail "status --kver" "$out"
+fi
+out=$("$DAXBUS" status --root "$dir" --kver 9.9.9 2>&1)
+rc=$?
+if [ "$rc" = 1 ] && [[ $out == *"lib/modules/9.9.9: no such module tree"* ]]; then
+	pass "status --kver of a missing tree fails naming it"
+else
+	fail "status --kver missing" "rc=$rc $out"
+fi
+rm -rf "$dir"
+t_done
