@@ -48,8 +48,8 @@ $(B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(LIBKMOD)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SECTIONS) -c $< -o $@
 
-$(B)/daxbus: $(OBJS) $(LIBKMOD)
-	$(CC) -static $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none -s -o $@.tmp $^
+$(B)/daxbus: $(OBJS) $(LIBKMOD) Makefile
+	$(CC) -static $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none -s -o $@.tmp $(OBJS) $(LIBKMOD)
 	@if readelf -d $@.tmp | grep -q NEEDED; then echo "$@: has NEEDED entries, not static" >&2; rm -f $@.tmp; exit 1; fi
 	@mv $@.tmp $@
 	@echo "built $@ ($$(stat -c %s $@) bytes, static)"

@@ -126,7 +126,6 @@ run_case() {
 for mode in openat2 walk; do
 	if [ "$mode" = walk ]; then export DAXBUS_NO_OPENAT2=1; else unset DAXBUS_NO_OPENAT2; fi
 	while IFS='|' read -r name words args rc msg tree; do
-		trim() { local s=$1; s=${s#"${s%%[! ]*}"}; echo "${s%"${s##*[! ]}"}"; }
 		run_case "$(trim "$name")" "$(trim "$words")" "$(trim "$args")" "$(trim "$rc")" "$(trim "$msg")" "$(trim "$tree")" "$mode"
 	done <<<"$CASES"
 done

@@ -19,7 +19,7 @@ TABLE
 )
 
 while IFS='|' read -r name sc err when; do
-	name=$(echo $name); sc=$(echo $sc); err=$(echo $err); when=$(echo $when)
+	name=$(trim "$name"); sc=$(trim "$sc"); err=$(trim "$err"); when=$(trim "$when")
 	dir=$(t_tmp faults)
 	mkdir -p "$dir/etc/modprobe.d"
 	if [ "$when" = TEMP ]; then
@@ -54,7 +54,7 @@ dir=$(t_tmp faults)
 mkdir -p "$dir/etc/modprobe.d"
 strace -o "$dir.trace" -e trace=openat,openat2,fchmod,write,fsync,renameat2,unlinkat "$DAXBUS" enable --root "$dir" 2>/dev/null
 seq=$(grep -E '\.#daxctl\.conf|fsync|renameat2' "$dir.trace" | sed -E 's/\(([0-9]+)</(/; s/^[0-9]+ +//')
-if grep -E 'O_CREAT' <<<"$seq" | grep 'O_EXCL' | grep 'O_NOFOLLOW' | grep -q 'O_CLOEXEC' &&
+if grep -E 'O_CREAT' <<<"$seq" | grep 'O_EXCL' | grep 'O_NOFOLLOW' | grep 'O_CLOEXEC' >/dev/null &&
 	grep -q 'RENAME_NOREPLACE' <<<"$seq" &&
 	[ "$(grep -c '^fsync' <<<"$seq")" = 2 ] &&
 	awk '/O_EXCL/{a=NR} /^fsync/ && !f{f=NR} /renameat2/{r=NR} END{exit !(a<f && f<r)}' <<<"$seq" &&

@@ -84,10 +84,9 @@ TABLE
 )
 
 while IFS='|' read -r name step proc baked sys mnt want_rc want_msg want_run want_sys want_left; do
-	t() { local s=$1; s=${s#"${s%%[! ]*}"}; echo "${s%"${s##*[! ]}"}"; }
-	name=$(t "$name"); step=$(t "$step"); proc=$(t "$proc"); baked=$(t "$baked"); sys=$(t "$sys")
-	mnt=$(t "$mnt"); want_rc=$(t "$want_rc"); want_msg=$(t "$want_msg"); want_run=$(t "$want_run")
-	want_sys=$(t "$want_sys"); want_left=$(t "$want_left")
+	name=$(trim "$name"); step=$(trim "$step"); proc=$(trim "$proc"); baked=$(trim "$baked"); sys=$(trim "$sys")
+	mnt=$(trim "$mnt"); want_rc=$(trim "$want_rc"); want_msg=$(trim "$want_msg"); want_run=$(trim "$want_run")
+	want_sys=$(trim "$want_sys"); want_left=$(trim "$want_left")
 	dir=$(t_tmp initrd)
 	root=$dir/root
 	mkinitrd_tree "$root" "$proc" "$baked" "$sys" || { fail "$name" "bad setup"; continue; }

@@ -17,7 +17,8 @@ oracle() {
 	line=$(modprobe -d "$root" -S "$kver" -C "$root/etc/modprobe.d" --show-depends nd:t7 2>/dev/null | tail -1)
 	line=${line##*/}
 	line=${line%% *}
-	echo "${line%.ko*}" | sed 's/^$/none/'
+	line=${line%.ko*}
+	echo "${line:-none}"
 }
 
 # kernel | policy files (setup) | kind | nd:t7 loads | policy state
@@ -40,7 +41,7 @@ for k in "$K510" "$K61"; do
 done
 
 while IFS='|' read -r kver setup kind loads state; do
-	kver=$(echo $kver); setup=$(echo $setup); kind=$(echo $kind); loads=$(echo $loads); state=$(echo $state)
+	kver=$(trim "$kver"); setup=$(trim "$setup"); kind=$(trim "$kind"); loads=$(trim "$loads"); state=$(trim "$state")
 	name="$kver, $setup"
 	dir=$(t_tmp kmod)
 	mkdir -p "$dir/lib/modules" "$dir/etc/modprobe.d" "$dir/run/modprobe.d" "$dir/usr/lib/modprobe.d"

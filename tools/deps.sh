@@ -7,7 +7,7 @@ set -euo pipefail
 declare -A group=(
 	[build]="make gcc binutils musl-tools xz-utils apt ca-certificates debian-archive-keyring"
 	[test]="strace kmod dracut-core cpio zstd util-linux e2fsprogs shellcheck python3"
-	[bench]="strace daxctl util-linux"
+	[bench]="strace daxctl util-linux gdb musl-tools zstd"
 )
 
 want=()

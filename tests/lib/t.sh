@@ -12,6 +12,13 @@ DROPIN_TEXT=$'# written by daxbus enable --dracut: include the daxbus module in 
 t_passed=0
 t_failed=0
 
+# Strip leading and trailing blanks (table cells).
+trim() {
+	local s=$1
+	s=${s#"${s%%[! ]*}"}
+	printf '%s' "${s%"${s##*[! ]}"}"
+}
+
 pass() { echo "ok - $1"; t_passed=$((t_passed + 1)); }
 fail() {
 	echo "not ok - $1"

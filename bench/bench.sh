@@ -1,0 +1,90 @@
+#!/bin/bash
+# The benchmark table (`make bench`): size, system calls, speed against
+# daxctl migrate-device-model measured A/B in the same run, peak RSS, and the
+# dracut module's cost (initramfs size, helper time per boot step).
+# It measures and prints; it does not pass or fail on shared-machine timings.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+DAXBUS=${DAXBUS:-$top/build/daxbus}
+work=$top/build/bench
+mkdir -p "$work"
+N=${BENCH_RUNS:-200}
+rows=()
+row() { rows+=("$(printf '| %-44s | %14s | %-12s | %-4s |' "$1" "$2" "$3" "$4")"); }
+verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { if (op == "le") print (v <= t ? "yes" : "NO"); else print (v >= t ? "yes" : "NO") }'; }
+
+# Size
+size=$(stat -c %s "$DAXBUS")
+row "stripped size of build/daxbus (KiB)" "$(awk -v s="$size" 'BEGIN{printf "%.1f", s/1024}')" "<= 128" "$(verdict "$size" 131072 le)"
+
+# System calls, counted by strace (execve included)
+total_calls() { strace -f -o "$work/strace.raw" "$@" >/dev/null 2>&1; grep -cvE '^[0-9]+ +\+\+\+|^[0-9]+ +---' "$work/strace.raw"; }
+fresh=$work/root-fresh
+rm -rf "$fresh" && mkdir -p "$fresh/etc/modprobe.d"
+n_fresh=$(total_calls "$DAXBUS" enable --root "$fresh")
+n_again=$(total_calls "$DAXBUS" enable --root "$fresh")
+row "syscalls: enable on a fresh root" "$n_fresh" "<= 40" "$(verdict "$n_fresh" 40 le)"
+row "syscalls: enable on an enabled root (no-op)" "$n_again" "<= 40" "$(verdict "$n_again" 40 le)"
+
+# Peak RSS of enable and of status on a real 5.10 module tree (see peakrss.py)
+spawn=$work/spawn
+musl-gcc -static -O2 -o "$spawn" "$top/bench/spawn.c" || { echo "bench: cannot build bench/spawn.c" >&2; exit 1; }
+rss() { gdb -q -batch -x "$top/bench/peakrss.py" --args "$@" 2>/dev/null | sed -n 's/^PEAK_RSS_KIB //p'; }
+rm -rf "$fresh" && mkdir -p "$fresh/etc/modprobe.d"
+r_enable=$(rss "$DAXBUS" enable --root "$fresh")
+row "peak RSS: enable (KiB)" "$r_enable" "<= 1024" "$(verdict "$r_enable" 1024 le)"
+if tree=$("$top/tools/fetch-kernel.sh" 5.10.0-32-amd64 2>/dev/null); then
+	r_status=$(rss "$DAXBUS" status --root "$tree")
+	row "peak RSS: status on Debian 5.10 tree (KiB)" "$r_status" "<= 1024" "$(verdict "$r_status" 1024 le)"
+fi
+
+# A/B against daxctl: both write /etc/modprobe.d/daxctl.conf, here on a
+# private tmpfs in a private mount namespace, alternating, median of N each.
+if command -v daxctl >/dev/null; then
+	ab=$(unshare -m sh -c 'mount -t tmpfs tmpfs /etc/modprobe.d && "$1" ab /etc/modprobe.d/daxctl.conf "$2" "$3" enable -- daxctl migrate-device-model' \
+		bench "$spawn" "$N" "$DAXBUS")
+	if [ -n "$ab" ]; then
+		read -r ta tb <<<"$ab"
+		row "wall time: daxbus enable (us, median of $N)" "$ta" "" ""
+		row "wall time: daxctl migrate-device-model (us)" "$tb" "" ""
+		ratio=$(awk -v a="$ta" -v b="$tb" 'BEGIN{printf "%.1f", b/a}')
+		row "speed-up over daxctl (x)" "$ratio" ">= 5" "$(verdict "$ratio" 5 ge)"
+	fi
+else
+	row "daxctl A/B" "n/a" "daxctl missing" "NO"
+fi
+
+# The dracut module's cost: same image, same compression, with and without.
+if command -v dracut >/dev/null && [ -n "${tree:-}" ]; then
+	# shellcheck source=../tests/lib/t.sh
+	. "$top/tests/lib/t.sh"
+	# shellcheck source=../tests/lib/dracut.sh
+	. "$top/tests/lib/dracut.sh"
+	# --no-kernel: the module adds no kernel modules, and the images compress fast
+	if dracut_build "$work/with.img" 5.10.0-32-amd64 systemd --no-kernel --add daxbus &&
+		dracut_build "$work/without.img" 5.10.0-32-amd64 systemd --no-kernel; then
+		sw=$(stat -c %s "$work/with.img"); so=$(stat -c %s "$work/without.img")
+		added=$(awk -v a="$sw" -v b="$so" 'BEGIN{printf "%.1f", (a-b)/1024}')
+		row "initramfs size added by the module (KiB, cpio)" "$added" "<= 64" "$(verdict "$added" 64 le)"
+		# dracut's own zstd settings, as a Debian/Fedora image is shipped
+		zw=$(zstd -q -15 -c "$work/with.img" | wc -c); zo=$(zstd -q -15 -c "$work/without.img" | wc -c)
+		zadded=$(awk -v a="$zw" -v b="$zo" 'BEGIN{printf "%.1f", (a-b)/1024}')
+		row "initramfs size added, zstd -15 as dracut (KiB)" "$zadded" "<= 64" "$(verdict "$zadded" 64 le)"
+	fi
+fi
+
+# Helper time per boot step, from the kmsg lines of the last boot cells.
+for step in early root; do
+	us=$(cat "$top"/build/boot/cells/*/report.txt 2>/dev/null |
+		sed -n "s/.*daxbus: $step step done in \([0-9]*\) us.*/\1/p" | sort -n | tail -1)
+	if [ -n "$us" ]; then
+		ms=$(awk -v u="$us" 'BEGIN{printf "%.2f", u/1000}')
+		row "helper time in the $step step, worst cell (ms)" "$ms" "<= 5" "$(verdict "$ms" 5 le)"
+	else
+		row "helper time in the $step step (ms)" "n/a" "run make check-boot" ""
+	fi
+done
+
+printf '| %-44s | %14s | %-12s | %-4s |\n' "measure" "value" "target" "met"
+printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "----------------" "--------------" "------"
+printf '%s\n' "${rows[@]}"

@@ -1,0 +1,46 @@
+#!/bin/bash
+# The build's promises: a static, stripped binary with no NEEDED entries,
+# the policy compiled in from modprobe.d/daxctl.conf, clean shell sources
+# (shellcheck; POSIX sh for the hooks dracut sources).
+set -uo pipefail
+. "$(dirname "$0")/lib/t.sh"
+t_require readelf shellcheck file
+
+dyn=$(readelf -d "$DAXBUS" 2>&1)
+if ! grep -q NEEDED <<<"$dyn" && file "$DAXBUS" | grep -q 'statically linked'; then
+	pass "build/daxbus is static, no NEEDED entries"
+else
+	fail "static binary" "$(file "$DAXBUS")" "$dyn"
+fi
+if ! readelf -S "$DAXBUS" | grep -E '\.symtab|\.debug' >/dev/null; then pass "build/daxbus is stripped"; else fail "stripped" "has .symtab/.debug"; fi
+
+# The policy inside the binary is the file's text, not a second copy.
+dir=$(t_tmp build)
+mkdir -p "$dir/etc"
+"$DAXBUS" enable --root "$dir" 2>/dev/null
+if cmp -s "$dir/etc/modprobe.d/daxctl.conf" "$POLICY_FILE"; then pass "policy compiled from modprobe.d/daxctl.conf"; else fail "policy text" "differs"; fi
+rm -rf "$dir"
+if [ "$(grep -rlF 'alias nd:t7' "$T_TOP/helper" "$T_TOP/dracut" 2>/dev/null)" = "" ]; then
+	pass "no hand-typed copy of the policy in helper/ or dracut/"
+else
+	fail "single source" "$(grep -rlF 'alias nd:t7' "$T_TOP/helper" "$T_TOP/dracut")"
+fi
+
+out=$("$DAXBUS" --help); rc=$?
+if [ $rc = 0 ] && [[ $out == Usage:* ]]; then pass "--help: usage on stdout, exit 0"; else fail "--help" "rc=$rc"; fi
+out=$("$DAXBUS" --version); rc=$?
+if [ $rc = 0 ] && [[ $out == "daxbus "[0-9]* ]]; then pass "--version"; else fail "--version" "rc=$rc $out"; fi
+
+cd "$T_TOP" || exit 1
+if out=$(shellcheck -x tools/*.sh tests/*.sh tests/lib/*.sh tests/boot/*.sh bench/*.sh tests/boot/guest/daxbus-guest dracut/50daxbus/module-setup.sh 2>&1); then
+	pass "shellcheck: tools, tests, bench, module-setup.sh"
+else
+	fail "shellcheck" "$(head -20 <<<"$out")"
+fi
+ok=1
+for h in dracut/50daxbus/*-hook.sh; do
+	shellcheck -s sh "$h" >/dev/null 2>&1 && bash --posix -n "$h" && dash -n "$h" 2>/dev/null || ok=0
+	grep -qE '^[^#]*\bexit\b' "$h" && ok=0
+done
+if [ $ok = 1 ]; then pass "hooks: POSIX sh, no exit (they are sourced)"; else fail "hooks" "shellcheck -s sh / bash --posix -n / dash -n / exit"; fi
+t_done

@@ -1,0 +1,133 @@
+#!/bin/bash
+# Real dracut images (dracut 059, Debian's 5.10 and 6.1 kernel trees, both
+# init flavours) built with the working tree's module, inspected with
+# lsinitrd: the static helper and the policy are in, the hooks or units are
+# in with the right ordering, and nothing activates the policy at build time.
+# Also: opt-in only, the installer drop-in, and the `make install` layout.
+set -uo pipefail
+. "$(dirname "$0")/lib/t.sh"
+. "$(dirname "$0")/lib/dracut.sh"
+t_require dracut lsinitrd readelf
+
+K510=${DAXBUS_K510:-5.10.0-32-amd64}
+K61=${DAXBUS_K61:-6.1.0-50-amd64}
+IMG=$T_WORK/images
+mkdir -p "$IMG"
+UNITS=usr/lib/systemd/system
+
+has() { grep -qE "$2" <<<"$1"; }
+extract() { lsinitrd "$1" -f "$2" 2>/dev/null; }
+
+check_image() {
+	local img=$1 flavour=$2 name=$3 list unit ok=1 why=()
+	list=$(lsinitrd "$img" 2>/dev/null)
+	has "$list" ' usr/sbin/daxbus$' || { ok=0; why+=("no usr/sbin/daxbus"); }
+	extract "$img" usr/sbin/daxbus >"$img.daxbus"
+	cmp -s "$img.daxbus" "$DAXBUS" || { ok=0; why+=("usr/sbin/daxbus is not build/daxbus"); }
+	has "$(readelf -d "$img.daxbus" 2>&1)" 'NEEDED|Error|Not an ELF' && { ok=0; why+=("helper has NEEDED entries or is not ELF"); }
+	[ "$(extract "$img" usr/share/daxbus/daxctl.conf)" = "$(cat "$POLICY_FILE")" ] || { ok=0; why+=("policy copy missing or different"); }
+	has "$list" ' (etc|run|usr/lib|lib)/modprobe.d/daxctl.conf$' && { ok=0; why+=("policy baked into the image's modprobe.d"); }
+	if [ "$flavour" = systemd ]; then
+		unit=$(extract "$img" $UNITS/daxbus-early.service)
+		has "$unit" '^Before=.*systemd-udevd\.service' || { ok=0; why+=("early unit not Before=systemd-udevd.service"); }
+		has "$unit" '^DefaultDependencies=no' || { ok=0; why+=("early unit has default dependencies"); }
+		has "$unit" '^ExecStart=-/usr/sbin/daxbus initrd early' || { ok=0; why+=("early unit failure not ignored"); }
+		unit=$(extract "$img" $UNITS/daxbus-root.service)
+		has "$unit" '^After=.*sysroot\.mount.*initrd-root-fs\.target' || { ok=0; why+=("root unit not After=sysroot.mount initrd-root-fs.target"); }
+		has "$unit" '^Before=.*initrd-parse-etc\.service' || { ok=0; why+=("root unit not Before=initrd-parse-etc.service"); }
+		has "$unit" '^ExecStart=-/usr/sbin/daxbus initrd root' || { ok=0; why+=("root unit failure not ignored"); }
+		has "$list" "$UNITS/sysinit.target.wants/daxbus-early.service" || { ok=0; why+=("early unit not enabled"); }
+		has "$list" "$UNITS/initrd.target.wants/daxbus-root.service" || { ok=0; why+=("root unit not enabled"); }
+		has "$list" 'hooks/.*daxbus' && { ok=0; why+=("shell hooks in a systemd image"); }
+		has "$list" "$UNITS/systemd-udevd.service" || { ok=0; why+=("not a systemd initrd"); }
+	else
+		has "$list" 'hooks/pre-udev/05-daxbus-early-hook.sh' || { ok=0; why+=("no pre-udev hook"); }
+		has "$list" 'hooks/pre-pivot/50-daxbus-root-hook.sh' || { ok=0; why+=("no pre-pivot hook"); }
+		has "$list" 'daxbus-(early|root)\.service' && { ok=0; why+=("units in a shell-init image"); }
+		has "$list" "$UNITS/systemd-udevd.service" && { ok=0; why+=("systemd in the shell-init image"); }
+	fi
+	if [ "$ok" = 1 ]; then pass "$name"; else fail "$name" "${why[@]}"; fi
+}
+
+for kver in "$K510" "$K61"; do
+	for flavour in systemd shell; do
+		img=$IMG/$kver-$flavour.img
+		if dracut_build "$img" "$kver" "$flavour" --add daxbus; then
+			check_image "$img" "$flavour" "image $kver ($flavour): helper, policy, $([ $flavour = systemd ] && echo units || echo hooks)"
+		else
+			fail "image $kver ($flavour)" "dracut failed, see $img.log"
+		fi
+	done
+done
+
+# check() returns 255: not in an image unless asked for.
+img=$IMG/$K510-not-asked.img
+if dracut_build "$img" "$K510" systemd && ! has "$(lsinitrd "$img")" daxbus; then
+	pass "opt-in only: no daxbus without --add"
+else
+	fail "opt-in only" "daxbus in an image that did not ask for it (or dracut failed)"
+fi
+
+# Installer-time opt-in: the target root's dracut configuration pulls it in.
+target=$(t_tmp dracut)
+mkdir -p "$target/etc"
+if "$DAXBUS" enable --root "$target" --dracut 2>/dev/null; then
+	img=$IMG/$K510-installer.img
+	base=$(dracut_base_dir)
+	if dracutbasedir=$base dracut --no-hostonly --no-compress --no-early-microcode --force \
+		--conf /dev/null --confdir "$target/etc/dracut.conf.d" \
+		--kver "$K510" --kmoddir "$("$T_TOP/tools/fetch-kernel.sh" "$K510")/lib/modules/$K510" \
+		"$img" >"$img.log" 2>&1 && has "$(lsinitrd "$img")" ' usr/sbin/daxbus$'; then
+		pass "installer: enable --dracut makes the target's dracut include the module"
+	else
+		fail "installer drop-in" "module not included, see $img.log"
+	fi
+else
+	fail "installer drop-in" "daxbus enable --dracut failed"
+fi
+rm -rf "$target"
+
+# make install: the layout users get, and a module that finds what it installed.
+dest=$(t_tmp install)
+if make -s -C "$T_TOP" install DESTDIR="$dest" prefix=/usr >/dev/null 2>&1; then
+	missing=()
+	for f in usr/sbin/daxbus usr/share/daxbus/daxctl.conf usr/lib/dracut/modules.d/50daxbus/module-setup.sh \
+		usr/lib/dracut/modules.d/50daxbus/daxbus-early-hook.sh usr/lib/dracut/modules.d/50daxbus/daxbus-root.service \
+		usr/share/man/man8/daxbus.8 usr/share/man/man7/dracut.daxbus.7; do
+		[ -e "$dest/$f" ] || missing+=("$f")
+	done
+	if [ ${#missing[@]} -eq 0 ] && grep -q '"/usr/sbin/daxbus"' "$dest/usr/lib/dracut/modules.d/50daxbus/module-setup.sh" &&
+		! grep -q '@SBINDIR@' "$dest/usr/lib/dracut/modules.d/50daxbus/module-setup.sh"; then
+		pass "make install DESTDIR: helper, policy, module (paths substituted), man pages"
+	else
+		fail "make install layout" "missing: ${missing[*]:-none}; module-setup.sh: $(grep -n daxbus\" "$dest/usr/lib/dracut/modules.d/50daxbus/module-setup.sh")"
+	fi
+	# the installed module, with dracut pointed at the DESTDIR helper
+	base=$T_WORK/dracut-base-installed
+	rm -rf "$base" && cp -a /usr/lib/dracut "$base" && cp -a "$dest/usr/lib/dracut/modules.d/50daxbus" "$base/modules.d/"
+	img=$IMG/$K510-installed.img
+	if DAXBUS_HELPER=$dest/usr/sbin/daxbus DAXBUS_POLICY=$dest/usr/share/daxbus/daxctl.conf dracutbasedir=$base \
+		dracut --no-hostonly --no-compress --no-early-microcode --force --conf /dev/null --confdir "$T_WORK/empty-confdir" \
+		--kver "$K510" --kmoddir "$("$T_TOP/tools/fetch-kernel.sh" "$K510")/lib/modules/$K510" --add daxbus \
+		"$img" >"$img.log" 2>&1 && has "$(lsinitrd "$img")" ' usr/share/daxbus/daxctl.conf$'; then
+		pass "installed module builds an image with the installed helper"
+	else
+		fail "installed module" "see $img.log"
+	fi
+	# no helper anywhere: dracut must say why
+	img=$IMG/$K510-nohelper.img
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin dracutbasedir=$base dracut --no-hostonly --no-compress --no-early-microcode --force \
+		--conf /dev/null --confdir "$T_WORK/empty-confdir" --kver "$K510" \
+		--kmoddir "$("$T_TOP/tools/fetch-kernel.sh" "$K510")/lib/modules/$K510" --add daxbus "$img" >"$img.log" 2>&1
+	if [ -x /usr/sbin/daxbus ]; then
+		fail "missing helper message" "cannot test here: /usr/sbin/daxbus is installed on this machine"
+	elif grep -q "the daxbus helper was not found" "$img.log"; then
+		pass "missing helper: dracut says the daxbus helper was not found"
+	else
+		fail "missing helper message" "$(tail -3 "$img.log")"
+	fi
+else
+	fail "make install DESTDIR" "make install failed"
+fi
+rm -rf "$dest"
+t_done

@@ -1,0 +1,40 @@
+#!/bin/bash
+# Runs the test scripts and sums their results.  The last line is always
+# "N passed, N failed" (CI reads it); the exit status is 0 only if nothing
+# failed and every script ran to its end.
+#   tests/run.sh --unit   hermetic tests (no VM)
+#   tests/run.sh --boot   the QEMU boot matrix
+#   tests/run.sh --all    both
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+export T_WORK=${T_WORK:-$top/build/tests}
+mkdir -p "$T_WORK"
+export T_RESULTS=$T_WORK/results.$$
+: >"$T_RESULTS"
+
+unit=(build cli faults kmod initrd dracut)
+boot=(boot/cells)
+case ${1:---all} in
+--unit) scripts=("${unit[@]}") ;;
+--boot) scripts=("${boot[@]}") ;;
+--all) scripts=("${unit[@]}" "${boot[@]}") ;;
+*) echo "usage: tests/run.sh [--unit|--boot|--all]" >&2; exit 2 ;;
+esac
+
+broken=0
+for s in "${scripts[@]}"; do
+	echo "# --- tests/$s.sh"
+	before=$(wc -l <"$T_RESULTS")
+	bash "$top/tests/$s.sh"
+	# a script that died before t_done reported nothing: count it as a failure
+	if [ "$(wc -l <"$T_RESULTS")" = "$before" ]; then
+		echo "not ok - tests/$s.sh did not finish"
+		echo "0 1" >>"$T_RESULTS"
+		broken=1
+	fi
+done
+
+read -r passed failed < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$T_RESULTS")
+rm -f "$T_RESULTS"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "$broken" = 0 ]
