@@ -73,15 +73,37 @@ if command -v dracut >/dev/null && [ -n "${tree:-}" ]; then
 	fi
 fi
 
-# Helper time per boot step, from the kmsg lines of the last boot cells.
+# Helper time per boot step.  Natively, on a fake initramfs holding Debian's
+# 5.10 module tree (the figure the target is about), median of 21 runs; and
+# as the kernel log of the last boot cells shows it inside the TCG-emulated
+# VM, which runs code tens of times slower than the host (informational).
+if [ -n "${tree:-}" ]; then
+	fake=$work/initrd-root
+	for step in early root; do
+		times=()
+		for ((i = 0; i < 21; i++)); do
+			rm -rf "$fake" && mkdir -p "$fake/proc" "$fake/run" "$fake/sysroot/etc" "$fake/lib/modules"
+			echo "ro root=/dev/vda" >"$fake/proc/cmdline"
+			cp -al "$tree/lib/modules/5.10.0-32-amd64" "$fake/lib/modules/$(uname -r)"
+			cp -al "$tree/lib/modules/5.10.0-32-amd64" "$fake/sysroot/lib/modules/$(uname -r)" 2>/dev/null ||
+				{ mkdir -p "$fake/sysroot/lib/modules" && cp -al "$tree/lib/modules/5.10.0-32-amd64" "$fake/sysroot/lib/modules/$(uname -r)"; }
+			times+=("$("$DAXBUS" initrd "$step" --root "$fake" --sysroot "$fake/sysroot" --log stderr 2>&1 |
+				sed -n "s/.*$step step done in \([0-9]*\) us.*/\1/p")")
+		done
+		us=$(printf '%s\n' "${times[@]}" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+		ms=$(awk -v u="$us" 'BEGIN{printf "%.2f", u/1000}')
+		row "helper time, $step step, native (ms)" "$ms" "<= 5" "$(verdict "$ms" 5 le)"
+	done
+	rm -rf "$fake"
+fi
 for step in early root; do
-	us=$(cat "$top"/build/boot/cells/*/report.txt 2>/dev/null |
+	us=$(cat "$top"/build/boot/*/report.txt 2>/dev/null |
 		sed -n "s/.*daxbus: $step step done in \([0-9]*\) us.*/\1/p" | sort -n | tail -1)
 	if [ -n "$us" ]; then
 		ms=$(awk -v u="$us" 'BEGIN{printf "%.2f", u/1000}')
-		row "helper time in the $step step, worst cell (ms)" "$ms" "<= 5" "$(verdict "$ms" 5 le)"
+		row "helper time, $step step, in TCG VM, worst (ms)" "$ms" "(emulated)" ""
 	else
-		row "helper time in the $step step (ms)" "n/a" "run make check-boot" ""
+		row "helper time, $step step, in VM (ms)" "n/a" "check-boot" ""
 	fi
 done
 

@@ -45,8 +45,10 @@ static void log_kernel_kind(int rootfd, const char *where)
 				 u.release);
 		else
 			log_info("kernel %s in the %s: %s (%s)", u.release, where, kernel_kind(&k), kernel_kind_text(&k));
-		if (k.n_resolved)
-			log_info("%s now resolves to %s in the %s", ND_DAX_MODALIAS, k.resolved[0], where);
+		if (k.n_resolved && streq(where, "initramfs"))
+			log_info("%s now resolves to %s in the initramfs", ND_DAX_MODALIAS, k.resolved[0]);
+		else if (k.n_resolved)
+			log_info("the root's own configuration resolves %s to %s", ND_DAX_MODALIAS, k.resolved[0]);
 	}
 	modconf_free(&m);
 }
