@@ -12,6 +12,9 @@ int cmd_enable(const char *root, bool runtime, bool dracut);
 int cmd_disable(const char *root, bool runtime);
 int cmd_status(const char *root, const char *kver, bool json);
 
+/* Open --root, logging why it cannot be used (shared by the commands). */
+int open_root_or_log(const char *root, int *ret_fd);
+
 /* The two initramfs steps (see dracut/ for where they run). */
 int cmd_initrd_early(const char *root);
 int cmd_initrd_root(const char *root, const char *sysroot);

@@ -12,8 +12,6 @@
 #include "rootdir.h"
 #include "util.h"
 
-int open_root_or_log(const char *root, int *ret_fd);
-
 int open_root_or_log(const char *root, int *ret_fd)
 {
 	int r = root_open(root, ret_fd);

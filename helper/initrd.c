@@ -26,8 +26,6 @@
 #include "rootdir.h"
 #include "util.h"
 
-int open_root_or_log(const char *root, int *ret_fd);
-
 /* The kernel the root will run is the running one. */
 static void log_kernel_kind(int rootfd, const char *where)
 {

@@ -16,8 +16,6 @@
 #include "sysfs.h"
 #include "util.h"
 
-int open_root_or_log(const char *root, int *ret_fd);
-
 static bool is_host_root(int rootfd)
 {
 	struct stat a, b;
