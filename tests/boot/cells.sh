@@ -240,7 +240,7 @@ cell_installer() {
 		{ no_boot "dracut with the target's configuration failed: $img.log"; return; }
 	list=$(lsinitrd "$img")
 	grep -q ' usr/sbin/daxbus$' <<<"$list" || seen+=("module not in the image built from the target's config")
-	_boot_mkfs "$target" "$BOOT_DIR/$cell/disk.img" >&2 || { no_boot "mkfs of the target failed"; return; }
+	boot_mkfs_tree "$target" "$BOOT_DIR/$cell/disk.img" >&2 || { no_boot "mkfs of the target failed"; return; }
 	rm -rf "$(dirname "$target")"
 	boot "$cell" "$K510" "$img" "$BOOT_DIR/$cell/disk.img" || { no_boot "no boot report"; return; }
 	bus_model
