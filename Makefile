@@ -46,10 +46,12 @@ $(B)/gen/policy-text.h: modprobe.d/daxctl.conf
 
 $(B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(LIBKMOD)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SECTIONS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SECTIONS) -c $< -o $@
 
 $(B)/daxbus: $(OBJS) $(LIBKMOD) Makefile
-	$(CC) -static $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none -s -o $@.tmp $(OBJS) $(LIBKMOD)
+	@echo "  LD      $@"
+	@$(CC) -static $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none -s -o $@.tmp $(OBJS) $(LIBKMOD)
 	@if readelf -d $@.tmp | grep -q NEEDED; then echo "$@: has NEEDED entries, not static" >&2; rm -f $@.tmp; exit 1; fi
 	@mv $@.tmp $@
 	@echo "built $@ ($$(stat -c %s $@) bytes, static)"

@@ -55,8 +55,8 @@ static int cmp_str(const void *a, const void *b)
 int cmdline_read(int rootfd, char **ret)
 {
 	_cleanup_free_ char *acc = NULL;
-	_cleanup_close_ int dfd = -1;
 	size_t len = 0;
+	DIR *d;
 	int r;
 
 	acc = strdup("");
@@ -64,16 +64,12 @@ int cmdline_read(int rootfd, char **ret)
 		return -ENOMEM;
 
 	/* the .conf files of etc/cmdline.d, in glob (sorted) order */
-	r = root_openat(rootfd, "etc/cmdline.d", O_RDONLY | O_DIRECTORY, &dfd);
+	r = root_opendir(rootfd, "etc/cmdline.d", &d);
 	if (r == 0) {
-		DIR *d = fdopendir(dfd);
 		char **names = NULL;
 		size_t n = 0;
 		struct dirent *de;
 
-		if (!d)
-			return -errno;
-		dfd = -1;
 		while ((de = readdir(d))) {
 			size_t l = strlen(de->d_name);
 			char **nn;

@@ -171,19 +171,14 @@ static int cmp_ver(const void *a, const void *b)
 
 int kmodq_newest_kver(int rootfd, char *buf, unsigned size)
 {
-	_cleanup_close_ int dfd = -1;
 	char *best = NULL;
 	struct dirent *de;
 	DIR *d;
 	int r;
 
-	r = root_openat(rootfd, "lib/modules", O_RDONLY | O_DIRECTORY, &dfd);
+	r = root_opendir(rootfd, "lib/modules", &d);
 	if (r < 0)
 		return r;
-	d = fdopendir(dfd);
-	if (!d)
-		return -errno;
-	dfd = -1;
 	while ((de = readdir(d))) {
 		struct stat st;
 

@@ -50,22 +50,16 @@ static int cmp_entry(const void *a, const void *b)
 
 static int scan_dir(int rootfd, const char *dir, struct modconf *m)
 {
-	_cleanup_close_ int dfd = -1;
 	DIR *d;
 	struct dirent *de;
 	unsigned first = m->n;
 	int r;
 
-	r = root_openat(rootfd, dir, O_RDONLY | O_DIRECTORY, &dfd);
+	r = root_opendir(rootfd, dir, &d);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return 0;
 	if (r < 0)
 		return r;
-
-	d = fdopendir(dfd);
-	if (!d)
-		return -errno;
-	dfd = -1;
 	while ((de = readdir(d))) {
 		size_t l = strlen(de->d_name);
 		struct modconf_entry *e, *ne;

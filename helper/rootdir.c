@@ -268,6 +268,23 @@ int root_open_dir(int rootfd, const char *path, bool create, int *ret_fd)
 	}
 }
 
+int root_opendir(int rootfd, const char *path, DIR **ret)
+{
+	_cleanup_close_ int fd = -1;
+	DIR *d;
+	int r;
+
+	r = root_openat(rootfd, path, O_RDONLY | O_DIRECTORY, &fd);
+	if (r < 0)
+		return r;
+	d = fdopendir(fd);
+	if (!d)
+		return -errno;
+	fd = -1; /* owned by d now */
+	*ret = d;
+	return 0;
+}
+
 int read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len)
 {
 	_cleanup_free_ char *buf = NULL;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <dirent.h>
 #include <sys/types.h>
 
 /* Open PATH as a root directory (O_RDONLY|O_DIRECTORY). */
@@ -28,6 +29,9 @@ int root_openat(int rootfd, const char *path, int flags, int *ret_fd);
  * instead of being populated.
  */
 int root_open_dir(int rootfd, const char *path, bool create, int *ret_fd);
+
+/* root_openat() a directory and wrap it for readdir(). */
+int root_opendir(int rootfd, const char *path, DIR **ret);
 
 /*
  * Read the regular file NAME in DIRFD (last component not followed) into a

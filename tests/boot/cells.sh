@@ -49,6 +49,7 @@ disk() {
 	local out=$1 extra
 	extra=$(t_tmp extra)
 	install -D -m 0755 "$DAXBUS" "$extra/usr/sbin/daxbus"
+	install -D -m 0755 "$here/guest.d/order.sh" "$extra/usr/local/lib/daxbus-guest.d/order.sh"
 	boot_disk_image "$out" "$extra" >&2
 	local rc=$?
 	rm -rf "$extra"
@@ -86,6 +87,17 @@ expect_loaded_in() {
 		seen+=("$mod loaded at $t, after the root's systemd ($root)")
 	elif [ "$phase" = root ] && ! awk -v a="$t" -v b="$root" 'BEGIN{exit !(a > b)}'; then
 		seen+=("$mod loaded at $t, before the root's systemd ($root)")
+	fi
+}
+# systemd initrd: daxbus-early.service finished before udevd was started
+expect_before_udevd() {
+	local finished udevd
+	finished=$(r order.daxbus_early_done)
+	udevd=$(r order.udevd_start)
+	if [ -z "$finished" ] || [ -z "$udevd" ]; then
+		seen+=("no unit order in the log (daxbus-early done=$finished, udevd start=$udevd)")
+	elif ! awk -v a="$finished" -v b="$udevd" 'BEGIN{exit !(a <= b)}'; then
+		seen+=("daxbus-early finished at $finished, after udevd started at $udevd")
 	fi
 }
 bus_model() {
@@ -155,6 +167,7 @@ cell_initramfs_bus() {
 		disk "$BOOT_DIR/$cell/disk.img" &&
 		boot "$cell" "$K510" "$img" "$BOOT_DIR/$cell/disk.img" "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
 	bus_model
+	expect_before_udevd
 	expect_loaded_in dax_pmem initramfs
 	expect_kmsg "daxbus: runtime policy installed in /run/modprobe.d/daxctl.conf"
 	expect_kmsg "daxbus: kernel $K510 in the initramfs: compat"
@@ -170,6 +183,7 @@ persist_cell() {
 		disk "$BOOT_DIR/$cell/disk.img" &&
 		boot "$cell" "$K510" "$img" "$BOOT_DIR/$cell/disk.img" "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
 	bus_model
+	[ "$flavour" = systemd ] && expect_before_udevd
 	expect_loaded_in dax_pmem root
 	expect conf./etc/modprobe.d/daxctl.conf "file:$POLICY_SHA"
 	expect conf./run/modprobe.d/daxctl.conf "file:$POLICY_SHA"
@@ -240,6 +254,7 @@ cell_installer() {
 		{ no_boot "dracut with the target's configuration failed: $img.log"; return; }
 	list=$(lsinitrd "$img")
 	grep -q ' usr/sbin/daxbus$' <<<"$list" || seen+=("module not in the image built from the target's config")
+	install -D -m 0755 "$here/guest.d/order.sh" "$target/usr/local/lib/daxbus-guest.d/order.sh"
 	boot_mkfs_tree "$target" "$BOOT_DIR/$cell/disk.img" >&2 || { no_boot "mkfs of the target failed"; return; }
 	rm -rf "$(dirname "$target")"
 	boot "$cell" "$K510" "$img" "$BOOT_DIR/$cell/disk.img" || { no_boot "no boot report"; return; }
@@ -262,7 +277,26 @@ cell_ostree() {
 	expect_status "policy: runtime (/run/modprobe.d/daxctl.conf)"
 }
 
-ALL_CELLS="compat-baseline initramfs-bus firstboot-systemd firstboot-shell optout second-boot bus-only-61 installer ostree"
+# 10./11. A helper that crashes must not block the boot, in either flavour.
+broken_cell() {
+	local flavour=$1 img crash
+	crash=$BOOT_DIR/$cell/crashing-helper
+	printf '#!/bin/sh\n# stands in for a broken helper\nkill -SEGV $$\n' >"$crash"
+	chmod +x "$crash"
+	img=$(DAXBUS_HELPER=$crash initrd "crashing-$K510-$flavour" "$K510" "$flavour" --add daxbus --omit-drivers "$DAX_DRIVERS") &&
+		disk "$BOOT_DIR/$cell/disk.img" &&
+		boot "$cell" "$K510" "$img" "$BOOT_DIR/$cell/disk.img" || { no_boot "boot blocked: no report"; return; }
+	compat_model
+	no_policy_files
+	# the report itself comes from the real root: the boot was not blocked
+	[ "$flavour" = shell ] && expect_kmsg "daxbus: helper failed (status 139); boot continues without the runtime policy"
+	[ "$flavour" = shell ] && expect_kmsg "daxbus: helper failed (status 139); root left as it was"
+	return 0
+}
+cell_crashing_helper_systemd() { broken_cell systemd; }
+cell_crashing_helper_shell() { broken_cell shell; }
+
+ALL_CELLS="compat-baseline initramfs-bus firstboot-systemd firstboot-shell optout second-boot bus-only-61 installer ostree crashing-helper-systemd crashing-helper-shell"
 
 # run_cells CELL... : each cell prints exactly one "cell NAME: ..." line
 run_cells() {
