@@ -6,7 +6,7 @@ set -euo pipefail
 
 declare -A group=(
 	[build]="make gcc binutils musl-tools xz-utils apt ca-certificates debian-archive-keyring"
-	[test]="strace kmod dracut-core cpio zstd util-linux e2fsprogs shellcheck python3"
+	[test]="strace kmod udev systemd dracut-core cpio zstd util-linux mount e2fsprogs shellcheck python3 file dash"
 	[bench]="strace daxctl util-linux gdb musl-tools zstd"
 )
 
