@@ -32,7 +32,7 @@ out=$("$DAXBUS" --version); rc=$?
 if [ $rc = 0 ] && [[ $out == "daxbus "[0-9]* ]]; then pass "--version"; else fail "--version" "rc=$rc $out"; fi
 
 cd "$T_TOP" || exit 1
-if out=$(shellcheck -x tools/*.sh tests/*.sh tests/lib/*.sh tests/boot/*.sh tests/boot/guest.d/*.sh bench/*.sh tests/boot/guest/daxbus-guest dracut/50daxbus/module-setup.sh 2>&1); then
+if out=$(shellcheck -x tools/*.sh tests/*.sh tests/lib/*.sh tests/boot/*.sh bench/*.sh tests/boot/guest/daxbus-guest dracut/50daxbus/module-setup.sh 2>&1); then
 	pass "shellcheck: tools, tests, bench, module-setup.sh"
 else
 	fail "shellcheck" "$(head -20 <<<"$out")"

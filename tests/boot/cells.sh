@@ -49,7 +49,6 @@ disk() {
 	local out=$1 extra
 	extra=$(t_tmp extra)
 	install -D -m 0755 "$DAXBUS" "$extra/usr/sbin/daxbus"
-	install -D -m 0755 "$here/guest.d/order.sh" "$extra/usr/local/lib/daxbus-guest.d/order.sh"
 	boot_disk_image "$out" "$extra" >&2
 	local rc=$?
 	rm -rf "$extra"
@@ -89,15 +88,17 @@ expect_loaded_in() {
 		seen+=("$mod loaded at $t, before the root's systemd ($root)")
 	fi
 }
-# systemd initrd: daxbus-early.service finished before udevd was started
+# systemd initrd: the early step was done before udevd was started.  After
+# journald starts, systemd's own messages leave the kernel log, but the
+# serial console carries both, in order: compare positions there.
 expect_before_udevd() {
-	local finished udevd
-	finished=$(r order.daxbus_early_done)
-	udevd=$(r order.udevd_start)
-	if [ -z "$finished" ] || [ -z "$udevd" ]; then
-		seen+=("no unit order in the log (daxbus-early done=$finished, udevd start=$udevd)")
-	elif ! awk -v a="$finished" -v b="$udevd" 'BEGIN{exit !(a <= b)}'; then
-		seen+=("daxbus-early finished at $finished, after udevd started at $udevd")
+	local log=$BOOT_DIR/$cell/console.log done_at udevd_at
+	done_at=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -n -m1 'daxbus: early step done' | cut -d: -f1)
+	udevd_at=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -n -m1 'Start.*systemd-udevd\.ser' | cut -d: -f1)
+	if [ -z "$done_at" ] || [ -z "$udevd_at" ]; then
+		seen+=("console lacks the early step (line ${done_at:-none}) or udevd's start (line ${udevd_at:-none})")
+	elif [ "$done_at" -ge "$udevd_at" ]; then
+		seen+=("early step done at console line $done_at, udevd started at line $udevd_at")
 	fi
 }
 bus_model() {
@@ -254,7 +255,6 @@ cell_installer() {
 		{ no_boot "dracut with the target's configuration failed: $img.log"; return; }
 	list=$(lsinitrd "$img")
 	grep -q ' usr/sbin/daxbus$' <<<"$list" || seen+=("module not in the image built from the target's config")
-	install -D -m 0755 "$here/guest.d/order.sh" "$target/usr/local/lib/daxbus-guest.d/order.sh"
 	boot_mkfs_tree "$target" "$BOOT_DIR/$cell/disk.img" >&2 || { no_boot "mkfs of the target failed"; return; }
 	rm -rf "$(dirname "$target")"
 	boot "$cell" "$K510" "$img" "$BOOT_DIR/$cell/disk.img" || { no_boot "no boot report"; return; }
