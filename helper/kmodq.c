@@ -92,6 +92,8 @@ int kmodq_inspect(int rootfd, const char *kver, int conffd, struct kernel_facts 
 	if (!ctx)
 		return -ENOMEM;
 	kmod_set_log_fn(ctx, kmod_log_silent, NULL);
+	/* map each index once instead of reopening it for every lookup */
+	(void)kmod_load_resources(ctx);
 
 	k.compat = presence(ctx, "dax_pmem_compat");
 	k.dax_pmem = presence(ctx, "dax_pmem");
