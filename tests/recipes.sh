@@ -14,11 +14,11 @@ t_require chroot dracut lsinitrd
 
 K510=${DAXBUS_K510:-5.10.0-32-amd64}
 boot_deps >/dev/null || { fail "requirement: boot packages" "boot_deps failed"; t_done; exit 1; }
-base=$(boot_rootfs_base) || { fail "requirement: Debian root" "boot_rootfs_base failed"; t_done; exit 1; }
+rootfs=$(boot_rootfs_base) || { fail "requirement: Debian root" "boot_rootfs_base failed"; t_done; exit 1; }
 
 # A disposable target: hard links keep it cheap; the files we add are new.
 target=$(t_tmp recipes)/target
-cp -al "$base" "$target"
+cp -al "$rootfs" "$target"
 rm -f "$target/etc/modprobe.d/daxctl.conf" "$target/etc/dracut.conf.d/daxbus.conf"
 install -D -m 0755 "$DAXBUS" "$target/usr/sbin/daxbus"
 
