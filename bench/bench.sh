@@ -10,7 +10,7 @@ work=$top/build/bench
 mkdir -p "$work"
 N=${BENCH_RUNS:-200}
 rows=()
-row() { rows+=("$(printf '| %-44s | %14s | %-12s | %-4s |' "$1" "$2" "$3" "$4")"); }
+row() { rows+=("$(printf '| %-50s | %10s | %-20s | %-4s |' "$1" "$2" "$3" "$4")"); }
 verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { if (op == "le") print (v <= t ? "yes" : "NO"); else print (v >= t ? "yes" : "NO") }'; }
 
 # Size
@@ -65,7 +65,7 @@ if command -v dracut >/dev/null && [ -n "${tree:-}" ]; then
 		dracut_build "$work/without.img" 5.10.0-32-amd64 systemd --no-kernel; then
 		sw=$(stat -c %s "$work/with.img"); so=$(stat -c %s "$work/without.img")
 		added=$(awk -v a="$sw" -v b="$so" 'BEGIN{printf "%.1f", (a-b)/1024}')
-		row "initramfs size added by the module (KiB, cpio)" "$added" "<= 64" "$(verdict "$added" 64 le)"
+		row "initramfs size added, uncompressed cpio (KiB)" "$added" "<= 64" "$(verdict "$added" 64 le)"
 		# dracut's own zstd settings, as a Debian/Fedora image is shipped
 		zw=$(zstd -q -15 -c "$work/with.img" | wc -c); zo=$(zstd -q -15 -c "$work/without.img" | wc -c)
 		zadded=$(awk -v a="$zw" -v b="$zo" 'BEGIN{printf "%.1f", (a-b)/1024}')
@@ -107,6 +107,6 @@ for step in early root; do
 	fi
 done
 
-printf '| %-44s | %14s | %-12s | %-4s |\n' "measure" "value" "target" "met"
-printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "----------------" "--------------" "------"
+printf '| %-50s | %10s | %-20s | %-4s |\n' "measure" "value" "target" "met"
+printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..52})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..22})" "------"
 printf '%s\n' "${rows[@]}"
