@@ -78,15 +78,17 @@ fi
 # as the kernel log of the last boot cells shows it inside the TCG-emulated
 # VM, which runs code tens of times slower than the host (informational).
 if [ -n "${tree:-}" ]; then
+	# one fake initramfs with the module tree (hard links), and the same tree
+	# in its sysroot; each run starts from an empty run/ and sysroot/etc/
 	fake=$work/initrd-root
+	rm -rf "$fake" && mkdir -p "$fake/proc" "$fake/lib/modules" "$fake/sysroot/lib/modules"
+	echo "ro root=/dev/vda" >"$fake/proc/cmdline"
+	cp -al "$tree/lib/modules/5.10.0-32-amd64" "$fake/lib/modules/$(uname -r)"
+	cp -al "$tree/lib/modules/5.10.0-32-amd64" "$fake/sysroot/lib/modules/$(uname -r)"
 	for step in early root; do
 		times=()
 		for ((i = 0; i < 21; i++)); do
-			rm -rf "$fake" && mkdir -p "$fake/proc" "$fake/run" "$fake/sysroot/etc" "$fake/lib/modules"
-			echo "ro root=/dev/vda" >"$fake/proc/cmdline"
-			cp -al "$tree/lib/modules/5.10.0-32-amd64" "$fake/lib/modules/$(uname -r)"
-			cp -al "$tree/lib/modules/5.10.0-32-amd64" "$fake/sysroot/lib/modules/$(uname -r)" 2>/dev/null ||
-				{ mkdir -p "$fake/sysroot/lib/modules" && cp -al "$tree/lib/modules/5.10.0-32-amd64" "$fake/sysroot/lib/modules/$(uname -r)"; }
+			rm -rf "$fake/run" "$fake/sysroot/etc" && mkdir -p "$fake/run" "$fake/sysroot/etc"
 			times+=("$("$DAXBUS" initrd "$step" --root "$fake" --sysroot "$fake/sysroot" --log stderr 2>&1 |
 				sed -n "s/.*$step step done in \([0-9]*\) us.*/\1/p")")
 		done

@@ -73,11 +73,8 @@ target=$(t_tmp dracut)
 mkdir -p "$target/etc"
 if "$DAXBUS" enable --root "$target" --dracut 2>/dev/null; then
 	img=$IMG/$K510-installer.img
-	base=$(dracut_base_dir)
-	if dracutbasedir=$base dracut --no-hostonly --no-compress --no-early-microcode --force \
-		--conf /dev/null --confdir "$target/etc/dracut.conf.d" \
-		--kver "$K510" --kmoddir "$("$T_TOP/tools/fetch-kernel.sh" "$K510")/lib/modules/$K510" \
-		"$img" >"$img.log" 2>&1 && has "$(lsinitrd "$img")" ' usr/sbin/daxbus$'; then
+	if DRACUT_CONFDIR=$target/etc/dracut.conf.d dracut_build "$img" "$K510" systemd &&
+		has "$(lsinitrd "$img")" ' usr/sbin/daxbus$'; then
 		pass "installer: enable --dracut makes the target's dracut include the module"
 	else
 		fail "installer drop-in" "module not included, see $img.log"
@@ -103,22 +100,18 @@ if make -s -C "$T_TOP" install DESTDIR="$dest" prefix=/usr >/dev/null 2>&1; then
 		fail "make install layout" "missing: ${missing[*]:-none}; module-setup.sh: $(grep -n daxbus\" "$dest/usr/lib/dracut/modules.d/50daxbus/module-setup.sh")"
 	fi
 	# the installed module, with dracut pointed at the DESTDIR helper
-	base=$T_WORK/dracut-base-installed
-	rm -rf "$base" && cp -a /usr/lib/dracut "$base" && cp -a "$dest/usr/lib/dracut/modules.d/50daxbus" "$base/modules.d/"
 	img=$IMG/$K510-installed.img
-	if DAXBUS_HELPER=$dest/usr/sbin/daxbus DAXBUS_POLICY=$dest/usr/share/daxbus/daxctl.conf dracutbasedir=$base \
-		dracut --no-hostonly --no-compress --no-early-microcode --force --conf /dev/null --confdir "$T_WORK/empty-confdir" \
-		--kver "$K510" --kmoddir "$("$T_TOP/tools/fetch-kernel.sh" "$K510")/lib/modules/$K510" --add daxbus \
-		"$img" >"$img.log" 2>&1 && has "$(lsinitrd "$img")" ' usr/share/daxbus/daxctl.conf$'; then
+	if base=$(dracut_base_dir "$dest/usr/lib/dracut/modules.d/50daxbus") &&
+		DAXBUS_HELPER=$dest/usr/sbin/daxbus DAXBUS_POLICY=$dest/usr/share/daxbus/daxctl.conf DRACUT_BASEDIR=$base \
+		dracut_build "$img" "$K510" systemd --add daxbus &&
+		has "$(lsinitrd "$img")" ' usr/share/daxbus/daxctl.conf$'; then
 		pass "installed module builds an image with the installed helper"
 	else
 		fail "installed module" "see $img.log"
 	fi
 	# no helper anywhere: dracut must say why
 	img=$IMG/$K510-nohelper.img
-	PATH=/usr/sbin:/usr/bin:/sbin:/bin dracutbasedir=$base dracut --no-hostonly --no-compress --no-early-microcode --force \
-		--conf /dev/null --confdir "$T_WORK/empty-confdir" --kver "$K510" \
-		--kmoddir "$("$T_TOP/tools/fetch-kernel.sh" "$K510")/lib/modules/$K510" --add daxbus "$img" >"$img.log" 2>&1
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin DRACUT_BASEDIR=$base dracut_build "$img" "$K510" systemd --add daxbus 2>/dev/null
 	if [ -x /usr/sbin/daxbus ]; then
 		fail "missing helper message" "cannot test here: /usr/sbin/daxbus is installed on this machine"
 	elif grep -q "the daxbus helper was not found" "$img.log"; then

@@ -35,12 +35,10 @@ if [[ $out == *"already in place"* ]]; then pass "in-target: second run is a no-
 
 # Calamares/--root form: the target's own dracut configuration pulls the module in.
 img=$T_WORK/images/recipe-calamares.img
-mkdir -p "$(dirname "$img")"
 rm -f "$target/etc/modprobe.d/daxctl.conf" "$target/etc/dracut.conf.d/daxbus.conf"
 if "$DAXBUS" enable --root "$target" --dracut 2>/dev/null &&
-	dracutbasedir=$(dracut_base_dir) dracut --no-hostonly --no-compress --no-early-microcode --force \
-		--conf /dev/null --confdir "$target/etc/dracut.conf.d" --kver "$K510" \
-		--kmoddir "$target/lib/modules/$K510" "$img" >"$img.log" 2>&1 &&
+	DRACUT_CONFDIR=$target/etc/dracut.conf.d DRACUT_KMODDIR=$target/lib/modules/$K510 \
+		dracut_build "$img" "$K510" systemd &&
 	list=$(lsinitrd "$img") && grep -q ' usr/sbin/daxbus$' <<<"$list"; then
 	pass "--root DIR --dracut, then dracut with the target's confdir: module included"
 else
@@ -52,12 +50,11 @@ tree=$(t_tmp recipes)/image
 if make -s -C "$T_TOP" install DESTDIR="$tree" prefix=/usr >/dev/null 2>&1; then
 	mkdir -p "$tree/usr/lib/dracut/dracut.conf.d"
 	echo 'add_dracutmodules+=" daxbus "' >"$tree/usr/lib/dracut/dracut.conf.d/50-daxbus.conf"
-	b=$T_WORK/dracut-base-bootc
-	rm -rf "$b" && cp -a /usr/lib/dracut "$b" && cp -a "$tree/usr/lib/dracut/modules.d/50daxbus" "$b/modules.d/"
 	img=$T_WORK/images/recipe-bootc.img
-	if DAXBUS_HELPER=$tree/usr/sbin/daxbus dracutbasedir=$b dracut --no-hostonly --no-compress --no-early-microcode \
-		--force --conf /dev/null --confdir "$tree/usr/lib/dracut/dracut.conf.d" --kver "$K510" \
-		--kmoddir "$target/lib/modules/$K510" "$img" >"$img.log" 2>&1 &&
+	if b=$(dracut_base_dir "$tree/usr/lib/dracut/modules.d/50daxbus") &&
+		DAXBUS_HELPER=$tree/usr/sbin/daxbus DRACUT_BASEDIR=$b \
+		DRACUT_CONFDIR=$tree/usr/lib/dracut/dracut.conf.d DRACUT_KMODDIR=$target/lib/modules/$K510 \
+		dracut_build "$img" "$K510" systemd &&
 		list=$(lsinitrd "$img") && grep -q ' usr/sbin/daxbus$' <<<"$list"; then
 		pass "bootc layout: make install + /usr/lib/dracut/dracut.conf.d drop-in"
 	else

@@ -128,6 +128,16 @@ boot() {
 	boot_run "$c" "$kver" "$img" "$dsk" "$nv" "$append" >&2
 }
 
+# fresh_boot KVER INITRD [APPEND]: a new root disk for this cell, booted
+fresh_boot() {
+	disk "$BOOT_DIR/$cell/disk.img" && boot "$cell" "$1" "$2" "$BOOT_DIR/$cell/disk.img" "${3-}"
+}
+
+# The image several cells share: daxbus in, the DAX drivers left to the real root.
+img_daxbus_out() {
+	initrd "daxbus-out-$K510-$1" "$K510" "$1" --add daxbus --omit-drivers "$DAX_DRIVERS"
+}
+
 verdict() {
 	local dir=$BOOT_DIR/$cell
 	rm -f "$dir/nvdimm.img"
@@ -152,8 +162,8 @@ no_boot() {
 # 1. The baseline: proves the harness can see the compat model (and fail).
 cell_compat_baseline() {
 	local img
-	img=$(initrd plain-$K510 "$K510" systemd) && disk "$BOOT_DIR/$cell/disk.img" &&
-		boot "$cell" "$K510" "$img" "$BOOT_DIR/$cell/disk.img" "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
+	img=$(initrd plain-$K510 "$K510" systemd) &&
+		fresh_boot "$K510" "$img" "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
 	compat_model
 	no_policy_files
 	expect_no_kmsg
@@ -165,8 +175,7 @@ cell_compat_baseline() {
 cell_initramfs_bus() {
 	local img
 	img=$(initrd daxbus-in-$K510 "$K510" systemd --add daxbus --add-drivers "$DAX_DRIVERS") &&
-		disk "$BOOT_DIR/$cell/disk.img" &&
-		boot "$cell" "$K510" "$img" "$BOOT_DIR/$cell/disk.img" "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
+		fresh_boot "$K510" "$img" "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
 	bus_model
 	expect_before_udevd
 	expect_loaded_in dax_pmem initramfs
@@ -180,9 +189,8 @@ cell_initramfs_bus() {
 # 3./4. DAX modules only in the real root, root mounted ro, both init flavours.
 persist_cell() {
 	local flavour=$1 img
-	img=$(initrd "daxbus-out-$K510-$flavour" "$K510" "$flavour" --add daxbus --omit-drivers "$DAX_DRIVERS") &&
-		disk "$BOOT_DIR/$cell/disk.img" &&
-		boot "$cell" "$K510" "$img" "$BOOT_DIR/$cell/disk.img" "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
+	img=$(img_daxbus_out "$flavour") &&
+		fresh_boot "$K510" "$img" "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
 	bus_model
 	[ "$flavour" = systemd ] && expect_before_udevd
 	expect_loaded_in dax_pmem root
@@ -204,9 +212,8 @@ cell_firstboot_shell() { persist_cell shell; }
 # 5. Opt-out: compat model, nothing written anywhere.
 cell_optout() {
 	local img
-	img=$(initrd daxbus-out-$K510-systemd "$K510" systemd --add daxbus --omit-drivers "$DAX_DRIVERS") &&
-		disk "$BOOT_DIR/$cell/disk.img" &&
-		boot "$cell" "$K510" "$img" "$BOOT_DIR/$cell/disk.img" "rd.daxbus=0" || { no_boot "no boot report"; return; }
+	img=$(img_daxbus_out systemd) &&
+		fresh_boot "$K510" "$img" "rd.daxbus=0" || { no_boot "no boot report"; return; }
 	compat_model
 	no_policy_files
 	expect_kmsg "daxbus: disabled by rd.daxbus=0: no policy installed"
@@ -230,8 +237,8 @@ cell_second_boot() {
 # 7. A kernel without the compat driver.
 cell_bus_only_61() {
 	local img
-	img=$(initrd daxbus-$K61 "$K61" systemd --add daxbus) && disk "$BOOT_DIR/$cell/disk.img" &&
-		boot "$cell" "$K61" "$img" "$BOOT_DIR/$cell/disk.img" || { no_boot "no boot report"; return; }
+	img=$(initrd daxbus-$K61 "$K61" systemd --add daxbus) &&
+		fresh_boot "$K61" "$img" || { no_boot "no boot report"; return; }
 	expect nd_dax_active_driver dax_pmem
 	expect bus_dax0.0 present
 	expect class_dax0.0 absent
@@ -248,10 +255,8 @@ cell_installer() {
 	install -D -m 0755 "$DAXBUS" "$target/usr/sbin/daxbus"
 	"$DAXBUS" enable --root "$target" --dracut 2>/dev/null || { no_boot "daxbus enable --root --dracut failed"; return; }
 	img=$IMGDIR/installer-$K510.img
-	mkdir -p "$BOOT_DIR/$cell"
-	dracutbasedir=$(dracut_base_dir) dracut --no-hostonly --no-compress --no-early-microcode --force \
-		--conf /dev/null --confdir "$target/etc/dracut.conf.d" --omit-drivers "$DAX_DRIVERS" \
-		--kver "$K510" --kmoddir "$target/lib/modules/$K510" "$img" >"$img.log" 2>&1 ||
+	DRACUT_CONFDIR=$target/etc/dracut.conf.d DRACUT_KMODDIR=$target/lib/modules/$K510 \
+		dracut_build "$img" "$K510" systemd --omit-drivers "$DAX_DRIVERS" >&2 ||
 		{ no_boot "dracut with the target's configuration failed: $img.log"; return; }
 	list=$(lsinitrd "$img")
 	grep -q ' usr/sbin/daxbus$' <<<"$list" || seen+=("module not in the image built from the target's config")
@@ -267,9 +272,8 @@ cell_installer() {
 # 9. OSTree-like: runtime policy only, root untouched, still the bus model.
 cell_ostree() {
 	local img
-	img=$(initrd daxbus-out-$K510-systemd "$K510" systemd --add daxbus --omit-drivers "$DAX_DRIVERS") &&
-		disk "$BOOT_DIR/$cell/disk.img" &&
-		boot "$cell" "$K510" "$img" "$BOOT_DIR/$cell/disk.img" "ostree=/ostree/boot.1/debian/0" || { no_boot "no boot report"; return; }
+	img=$(img_daxbus_out systemd) &&
+		fresh_boot "$K510" "$img" "ostree=/ostree/boot.1/debian/0" || { no_boot "no boot report"; return; }
 	bus_model
 	expect conf./etc/modprobe.d/daxctl.conf absent
 	expect conf./run/modprobe.d/daxctl.conf "file:$POLICY_SHA"
@@ -284,8 +288,7 @@ broken_cell() {
 	printf '#!/bin/sh\n# stands in for a broken helper\nkill -SEGV $$\n' >"$crash"
 	chmod +x "$crash"
 	img=$(DAXBUS_HELPER=$crash initrd "crashing-$K510-$flavour" "$K510" "$flavour" --add daxbus --omit-drivers "$DAX_DRIVERS") &&
-		disk "$BOOT_DIR/$cell/disk.img" &&
-		boot "$cell" "$K510" "$img" "$BOOT_DIR/$cell/disk.img" || { no_boot "boot blocked: no report"; return; }
+		fresh_boot "$K510" "$img" || { no_boot "boot blocked: no report"; return; }
 	compat_model
 	no_policy_files
 	# the report itself comes from the real root: the boot was not blocked

@@ -4,9 +4,14 @@
 # /usr/lib/dracut.  dracut 059 honours $dracutbasedir for this.
 # Sourced after lib/t.sh.
 
-# Usage: dracut_base_dir  -> prints the directory (rebuilt when the module changed)
+# Usage: dracut_base_dir [MODULE_DIR]  -> prints the directory
+# Without MODULE_DIR the module comes from the working tree, with the built
+# helper and the policy beside it; with MODULE_DIR (an installed 50daxbus, as
+# `make install DESTDIR=...` lays it out) that directory is used as it is.
+# The module is put in afresh on every call.
 dracut_base_dir() {
-	local base=$T_WORK/dracut-base mod
+	local src=${1-} base=$T_WORK/dracut-base mod
+	[ -n "$src" ] && base=$T_WORK/dracut-base-installed
 	mod=$base/modules.d/50daxbus
 	mkdir -p "$T_WORK"
 	if [ ! -f "$base/dracut-init.sh" ]; then
@@ -16,26 +21,35 @@ dracut_base_dir() {
 		rm -rf "$base" && mv "$base.tmp" "$base"
 	fi
 	rm -rf "$mod"
-	mkdir -p "$mod"
-	cp "$T_TOP"/dracut/50daxbus/* "$mod/"
-	cp "$DAXBUS" "$mod/daxbus"
-	cp "$POLICY_FILE" "$mod/daxctl.conf"
+	if [ -n "$src" ]; then
+		cp -a "$src" "$mod" || return 1
+	else
+		mkdir -p "$mod"
+		cp "$T_TOP"/dracut/50daxbus/* "$mod/"
+		cp "$DAXBUS" "$mod/daxbus"
+		cp "$POLICY_FILE" "$mod/daxctl.conf"
+	fi
 	echo "$base"
 }
 
 # Usage: dracut_build OUT KVER FLAVOUR [dracut args...]
 #   FLAVOUR: systemd (dracut's systemd initrd) or shell (dracut's own init)
+# Hermetic: no host configuration, uncompressed, log in OUT.log.  The
+# environment can point it elsewhere:
+#   DRACUT_BASEDIR  dracut's base directory  (default: dracut_base_dir)
+#   DRACUT_CONFDIR  dracut.conf.d to read    (default: an empty directory)
+#   DRACUT_KMODDIR  kernel module tree       (default: tools/fetch-kernel.sh KVER)
 dracut_build() {
-	local out=$1 kver=$2 flavour=$3 base kmods empty
+	local out=$1 kver=$2 flavour=$3 base confdir kmods
 	shift 3
-	base=$(dracut_base_dir) || return 1
-	kmods=$("$T_TOP/tools/fetch-kernel.sh" "$kver")/lib/modules/$kver || return 1
-	empty=$T_WORK/empty-confdir
-	mkdir -p "$empty" "$(dirname "$out")"
+	base=${DRACUT_BASEDIR:-$(dracut_base_dir "")} || return 1
+	kmods=${DRACUT_KMODDIR:-$("$T_TOP/tools/fetch-kernel.sh" "$kver")/lib/modules/$kver} || return 1
+	confdir=${DRACUT_CONFDIR:-$T_WORK/empty-confdir}
+	mkdir -p "$T_WORK/empty-confdir" "$(dirname "$out")"
 	local omit=()
 	[ "$flavour" = shell ] && omit=(--omit "systemd systemd-initrd systemd-udevd systemd-journald systemd-sysusers systemd-modules-load systemd-tmpfiles systemd-sysctl systemd-ask-password dracut-systemd")
 	dracutbasedir=$base dracut --no-hostonly --no-compress --no-early-microcode --force \
-		--conf /dev/null --confdir "$empty" "${omit[@]}" \
+		--conf /dev/null --confdir "$confdir" "${omit[@]}" \
 		--kver "$kver" --kmoddir "$kmods" "$@" "$out" >"$out.log" 2>&1 ||
 		{ echo "dracut failed for $out:" >&2; tail -n 15 "$out.log" >&2; return 1; }
 }
