@@ -36,13 +36,14 @@ $(B)/.deps-build: tools/deps.sh
 $(LIBKMOD): tools/libkmod.sh tools/apt-private.sh | $(B)/.deps-build
 	tools/libkmod.sh $(B)/libkmod $(B)/cache
 
-# The policy text comes from the one file that holds it.
-$(B)/gen/policy-text.h: modprobe.d/daxctl.conf
+# Product texts come from the one file that holds each (the policy, the
+# drop-ins `enable --dracut` and `enable --initramfs` write).
+TEXTS      := modprobe.d/daxctl.conf dracut/daxbus.conf initramfs-tools/conf.d/daxbus
+$(B)/gen/policy-text.h: $(TEXTS) tools/text-to-c.sh
 	@mkdir -p $(@D)
-	@{ echo '/* generated from modprobe.d/daxctl.conf: edit that file */'; \
-	   printf '#define DAXBUS_POLICY_TEXT \\\n'; \
-	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n" \\/' $<; \
-	   echo '	""'; } > $@.tmp && mv $@.tmp $@
+	@tools/text-to-c.sh DAXBUS_POLICY_TEXT modprobe.d/daxctl.conf \
+		DAXBUS_DRACUT_DROPIN_TEXT dracut/daxbus.conf \
+		DAXBUS_ITOOLS_DROPIN_TEXT initramfs-tools/conf.d/daxbus > $@.tmp && mv $@.tmp $@
 
 $(B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(LIBKMOD)
 	@mkdir -p $(@D)
@@ -96,9 +97,9 @@ demo: all
 	@tests/boot/demo.sh
 
 syncheck:
-	shellcheck -x tools/*.sh tests/*.sh tests/lib/*.sh bench/*.sh dracut/50daxbus/module-setup.sh
-	shellcheck -s sh dracut/50daxbus/*-hook.sh
-	for f in dracut/50daxbus/*-hook.sh; do bash --posix -n $$f || exit 1; done
+	shellcheck -x $$(tools/shell-files.sh bash)
+	shellcheck -s sh $$(tools/shell-files.sh sh)
+	for f in $$(tools/shell-files.sh sh); do bash --posix -n $$f && dash -n $$f || exit 1; done
 
 clean:
 	rm -rf $(B)/obj $(B)/gen $(B)/daxbus $(B)/tests

@@ -1,32 +1,83 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The two initramfs steps.  Both read options the way dracut does and log one
- * line per decision to the kernel log.  Neither can fail a boot: the dracut
- * hooks ignore the exit status, and every problem here ends in "the runtime
- * policy stays, the root is left alone".
+ * daxbus initrd early|root: the two initramfs steps (dracut's hooks and units,
+ * initramfs-tools' scripts run them).  Each does what the boot needs first and
+ * only then anything optional, logs one line per decision to the kernel log,
+ * bounds its own run time, and cannot fail a boot: the callers ignore the exit
+ * status, and every problem ends in "the runtime policy stays, the root is
+ * left alone".
  *
  *   early  before udevd: policy into /run/modprobe.d, which kmod reads in the
  *          initramfs and which survives switch-root into the real root.
- *   root   after /sysroot is mounted: persist the policy into the root's
+ *   root   after the real root is mounted: persist the policy into its
  *          /etc/modprobe.d, remounting it read-write only for that write.
  */
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
+#include <time.h>
 
+#include "chase.h"
+#include "cli.h"
 #include "cmdline.h"
-#include "commands.h"
+#include "fileio.h"
 #include "kmodq.h"
+#include "log.h"
 #include "modconf.h"
 #include "policy.h"
-#include "rootdir.h"
 #include "util.h"
 
-/* The kernel the root will run is the running one. */
+/* Whatever a library or a file system does, a step ends within this. */
+#define STEP_SECONDS 20
+
+enum { OPT_SYSROOT = 0x100, OPT_LOG };
+
+static int parse(int argc, char *argv[], struct cli_args *a)
+{
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "sysroot", required_argument, NULL, OPT_SYSROOT },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{},
+	};
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "hr:", options, NULL)) != -1) {
+		r = cli_common_option(&VERB_INITRD, c, argv, a);
+		if (r != 0) {
+			if (r == 1)
+				continue;
+			return r;
+		}
+		if (c == OPT_SYSROOT) {
+			if (!*optarg)
+				return cli_usage_error("initrd ", "--sysroot needs a directory");
+			a->sysroot = optarg;
+		} else if (c == OPT_LOG) {
+			if (streq(optarg, "kmsg"))
+				a->log = LOG_TARGET_KMSG;
+			else if (streq(optarg, "stderr"))
+				a->log = LOG_TARGET_STDERR;
+			else
+				return cli_usage_error("initrd ", "--log takes kmsg or stderr, not '%s'", optarg);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("initrd ", "initrd needs a step: early or root");
+	if (optind + 1 < argc)
+		return cli_usage_error("initrd ", "unexpected argument '%s'", argv[optind + 1]);
+	a->step = argv[optind];
+	if (!streq(a->step, "early") && !streq(a->step, "root"))
+		return cli_usage_error("initrd ", "unknown initrd step '%s' (early or root)", a->step);
+	return 0;
+}
+
+/* The optional part: what the running kernel's tree says, for people reading the log. */
 static void log_kernel_kind(int rootfd, const char *where)
 {
 	_cleanup_close_ int conffd = -1;
@@ -37,70 +88,63 @@ static void log_kernel_kind(int rootfd, const char *where)
 	if (uname(&u) < 0 || modconf_scan(rootfd, &m) < 0)
 		return;
 	if (modconf_memfd(&m, &conffd) == 0 && kmodq_inspect(rootfd, u.release, conffd, &k) == 0) {
-		if (k.have_index && k.compat == MOD_ABSENT && k.dax_pmem == MOD_ABSENT && k.device_dax == MOD_ABSENT &&
-		    streq(where, "initramfs"))
-			log_info("kernel %s: no DAX modules in the initramfs; the real root's udev binds the device",
-				 u.release);
-		else
-			log_info("kernel %s in the %s: %s (%s)", u.release, where, kernel_kind(&k), kernel_kind_text(&k));
-		if (k.n_resolved && streq(where, "initramfs"))
-			log_info("%s now resolves to %s in the initramfs", ND_DAX_MODALIAS, k.resolved[0]);
-		else if (k.n_resolved)
-			log_info("the root's own configuration resolves %s to %s", ND_DAX_MODALIAS, k.resolved[0]);
+		log_info("kernel %s in the %s: %s (%s%s%s)", u.release, where, kernel_kind(&k), kernel_kind_text(&k),
+			 k.index_error < 0 ? ": " : "", k.index_error < 0 ? errmsg(k.index_error) : "");
+		if (k.n_resolved)
+			log_info("%s resolves to %s with the %s's configuration", ND_DAX_MODALIAS, k.resolved[0], where);
 	}
 	modconf_free(&m);
 }
 
-static int read_options(int rootfd, char **ret_cmdline)
+/*
+ * SIGALRM: the first one interrupts whatever blocks (no SA_RESTART, so the
+ * call fails with EINTR and the step winds down, restoring a read-only
+ * root); a second one, seconds later, ends the process.
+ */
+static void on_alarm(int sig)
 {
-	int r = cmdline_read(rootfd, ret_cmdline);
+	static volatile sig_atomic_t fired;
+	static const char msg[] = "<4>daxbus: step timed out\n";
 
-	if (r < 0)
-		log_warn("cannot read the kernel command line: %s; using the defaults", strerror(-r));
-	return r;
+	(void)sig;
+	if (fired++) {
+		_exit(EXIT_FAIL);
+	}
+	(void)!write(STDERR_FILENO, msg + 3, sizeof(msg) - 4);
+	alarm(5);
 }
 
-int cmd_initrd_early(const char *root)
+static void bound_run_time(void)
 {
-	_cleanup_close_ int rootfd = -1;
-	_cleanup_free_ char *cmdline = NULL;
-	struct policy_found found;
-	const char *path;
+	struct sigaction sa = { .sa_handler = on_alarm };
+
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(STEP_SECONDS);
+}
+
+static int step_early(int rootfd, const char *root, const char *cmdline)
+{
+	_cleanup_free_ char *path = policy_path(root, &POLICY_MODPROBE_RUN);
+	struct policy_found found, etc;
 	int r;
 
-	r = open_root_or_log(root, &rootfd);
-	if (r < 0)
-		return r;
-	if (read_options(rootfd, &cmdline) == 0 && !cmdline_get_bool(cmdline, "rd.daxbus", 1)) {
+	if (!cmdline_get_bool(cmdline, "rd.daxbus", true)) {
 		log_info("disabled by rd.daxbus=0: no policy installed");
 		return 0;
 	}
-
-	path = policy_path(root, &POLICY_MODPROBE_RUN);
-	r = policy_classify(rootfd, &POLICY_MODPROBE_RUN, &found);
-	if (r < 0) {
-		log_warn("cannot inspect %s: %s; no runtime policy", path, strerror(-r));
-		return r;
-	}
-	switch (found.state) {
-	case POLICY_OURS:
-	case POLICY_LINK:
-		log_info("runtime policy %s already in place", path);
-		break;
-	case POLICY_FOREIGN:
-	case POLICY_NOT_FILE:
-		log_warn("%s exists and is not the daxbus policy; left alone", path);
-		return -EEXIST;
-	case POLICY_ABSENT:
-		r = policy_install(rootfd, &POLICY_MODPROBE_RUN);
-		if (r < 0) {
-			log_warn("failed to write %s: %s; no runtime policy", path, strerror(-r));
-			return r;
-		}
+	r = policy_install(rootfd, &POLICY_MODPROBE_RUN, &found);
+	if (r == -EFOREIGN_DAXBUS)
+		return log_warning_errno(r, "%s exists and is not the daxbus policy; left alone", path);
+	if (r < 0)
+		return log_warning_errno(r, "failed to write %s: %m; no runtime policy", path);
+	if (found.state == POLICY_ABSENT)
 		log_info("runtime policy installed in %s (dax_pmem_compat blacklisted, nd:t7 -> dax_pmem)", path);
-		break;
-	}
-	log_kernel_kind(rootfd, "initramfs");
+	else
+		log_info("runtime policy %s already in place", path);
+	/* a hostonly image carries the host's /etc/modprobe.d, which kmod reads first */
+	if (policy_classify(rootfd, &POLICY_MODPROBE_ETC, &etc) == 0 && (etc.state == POLICY_FOREIGN || etc.state == POLICY_NOT_FILE))
+		log_warning("the initramfs's own /etc/modprobe.d/daxctl.conf is not the policy and hides %s here; "
+			    "it still applies after switch-root unless the root's /etc has a daxctl.conf too", path);
 	return 0;
 }
 
@@ -258,98 +302,81 @@ static int restore_ro(const char *sysroot, int rootfd, enum remount_kind how)
 	return 0;
 }
 
+
 /* On SELinux systems a file created from the initramfs has no label yet. */
 static void request_relabel(int initrdfd, const char *sysroot, int sysrootfd, bool made_dir)
 {
 	_cleanup_close_ int sefd = -1;
 	static const struct policy_file relabel_base = {
-		"run/systemd/relabel-extra.d", "daxbus.relabel",
-		"/etc/modprobe.d/daxctl.conf\n",
+		"run/systemd/relabel-extra.d", "daxbus.relabel", "/etc/modprobe.d/daxctl.conf\n", false,
 	};
 	static const struct policy_file relabel_dir = {
-		"run/systemd/relabel-extra.d", "daxbus.relabel",
-		"/etc/modprobe.d\n/etc/modprobe.d/daxctl.conf\n",
+		"run/systemd/relabel-extra.d", "daxbus.relabel", "/etc/modprobe.d\n/etc/modprobe.d/daxctl.conf\n", false,
 	};
-	const struct policy_file *f = made_dir ? &relabel_dir : &relabel_base;
+	struct policy_found found;
 	int r;
 
-	if (root_openat(sysrootfd, "etc/selinux/config", O_RDONLY, &sefd) < 0)
+	if (chase_open(sysrootfd, "etc/selinux/config", 0, O_PATH, &sefd) < 0)
 		return; /* no SELinux policy in this root: nothing to relabel */
-	r = policy_install(initrdfd, f);
-	if (r < 0 && r != -EEXIST)
-		log_warn("SELinux: cannot ask systemd to relabel %s/etc/modprobe.d/daxctl.conf: %s", sysroot, strerror(-r));
+	r = policy_install(initrdfd, made_dir ? &relabel_dir : &relabel_base, &found);
+	if (r < 0 && r != -EFOREIGN_DAXBUS)
+		log_warning_errno(r, "SELinux: cannot ask systemd to relabel %s/etc/modprobe.d/daxctl.conf: %m", sysroot);
 	else
 		log_info("SELinux: %s/etc/modprobe.d/daxctl.conf will be relabelled after switch-root", sysroot);
 }
 
-int cmd_initrd_root(const char *root, const char *sysroot)
+static int step_root(int rootfd, const char *sysroot, const char *cmdline, int *ret_sysfd)
 {
-	_cleanup_close_ int rootfd = -1, sysfd = -1, modfd = -1;
-	_cleanup_free_ char *cmdline = NULL, *ostree = NULL;
+	_cleanup_free_ char *ostree = NULL, *path = NULL;
+	_cleanup_close_ int sysfd = -1, modfd = -1;
 	struct policy_found found;
 	enum remount_kind how;
-	const char *path;
-	bool made_dir;
-	int persist, r, r2;
+	bool persist, made_dir;
+	int r, r2, in_ostree;
 
-	r = open_root_or_log(root, &rootfd);
-	if (r < 0)
-		return r;
-	if (read_options(rootfd, &cmdline) == 0 && !cmdline_get_bool(cmdline, "rd.daxbus", 1)) {
+	if (!cmdline_get_bool(cmdline, "rd.daxbus", true)) {
 		log_info("disabled by rd.daxbus=0: root left untouched");
 		return 0;
 	}
-	/* OSTree/bootc: /etc is a deployment's, maybe transient; the runtime policy is enough. */
-	r = cmdline ? cmdline_get(cmdline, "ostree", &ostree) : 0;
-	persist = cmdline ? cmdline_get_bool(cmdline, "rd.daxbus.persist", r > 0 ? 0 : 1) : 1;
+	/* OSTree/bootc: /etc is a deployment's, maybe transient; the runtime policy is enough */
+	in_ostree = cmdline_get(cmdline, "ostree", &ostree);
+	persist = cmdline_get_bool(cmdline, "rd.daxbus.persist", in_ostree <= 0);
 	if (!persist) {
 		log_info("%s: runtime policy only, %s left untouched",
-			 r > 0 ? "OSTree deployment (ostree= given)" : "rd.daxbus.persist=0", sysroot);
+			 in_ostree > 0 ? "OSTree deployment (ostree= given)" : "rd.daxbus.persist=0", sysroot);
 		return 0;
 	}
-
-	sysfd = open(sysroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (sysfd < 0) {
-		r = -errno;
-		log_warn("cannot open %s: %s; runtime policy only", sysroot, strerror(-r));
-		return r;
-	}
-	log_kernel_kind(sysfd, "root");
-
+	r = root_open(sysroot, &sysfd);
+	if (r < 0)
+		return log_warning_errno(r, "cannot open %s: %m; runtime policy only", sysroot);
 	path = policy_path(sysroot, &POLICY_MODPROBE_ETC);
 	r = policy_classify(sysfd, &POLICY_MODPROBE_ETC, &found);
-	if (r < 0) {
-		log_warn("cannot inspect %s: %s; runtime policy only", path, strerror(-r));
-		return r;
-	}
-	if (found.state == POLICY_OURS || found.state == POLICY_LINK) {
+	if (r < 0)
+		return log_warning_errno(r, "cannot inspect %s: %m; runtime policy only", path);
+	if (policy_in_place(found.state)) {
 		log_info("%s already in place: the root is opted in", path);
+		*ret_sysfd = take_fd(&sysfd);
 		return 0;
 	}
-	if (found.state != POLICY_ABSENT) {
-		log_warn("%s exists and is not the daxbus policy (administrator's file); left alone, "
-			 "runtime policy only", path);
-		return -EEXIST;
-	}
+	if (found.state != POLICY_ABSENT)
+		return log_warning_errno(EFOREIGN_DAXBUS, "%s exists and is not the daxbus policy (administrator's file); "
+							  "left alone, runtime policy only", path);
 
 	r = make_writable(sysroot, sysfd, &how);
-	if (r < 0 && how != REMOUNT_NONE) {
-		r2 = restore_ro(sysroot, sysfd, how);
-		if (r2 < 0)
-			log_warn("cannot remount %s read-only again: %s", sysroot, strerror(-r2));
-	}
 	if (r < 0) {
-		log_warn("%s is read-only and cannot be remounted read-write (%s); runtime policy only",
-			 sysroot, strerror(-r));
-		return r;
+		if (how != REMOUNT_NONE && (r2 = restore_ro(sysroot, sysfd, how)) < 0)
+			log_warning_errno(r2, "cannot remount %s read-only again: %m", sysroot);
+		return log_warning_errno(r, "%s is read-only and cannot be remounted read-write (%m); runtime policy only", sysroot);
 	}
 	if (how != REMOUNT_NONE)
 		log_info("remounted %s read-write for the write", sysroot);
 
-	made_dir = root_openat(sysfd, "etc/modprobe.d", O_RDONLY | O_DIRECTORY, &modfd) == -ENOENT;
-	r = policy_install(sysfd, &POLICY_MODPROBE_ETC);
+	made_dir = chase_open(sysfd, "etc/modprobe.d", CHASE_DIRECTORY, O_PATH, &modfd) == -ENOENT;
+	r = policy_install(sysfd, &POLICY_MODPROBE_ETC, &found);
 	if (r < 0)
-		log_warn("failed to write %s: %s; runtime policy only", path, strerror(-r));
+		log_warning_errno(r, "failed to write %s: %m; runtime policy only", path);
+	else if (found.state != POLICY_ABSENT)
+		log_info("%s already in place: the root is opted in", path);
 	else {
 		log_info("policy persisted in %s", path);
 		request_relabel(rootfd, sysroot, sysfd, made_dir);
@@ -357,8 +384,59 @@ int cmd_initrd_root(const char *root, const char *sysroot)
 
 	r2 = restore_ro(sysroot, sysfd, how);
 	if (r2 < 0)
-		log_warn("cannot remount %s read-only again: %s", sysroot, strerror(-r2));
+		log_warning_errno(r2, "cannot remount %s read-only again: %m", sysroot);
 	else if (how != REMOUNT_NONE)
 		log_info("remounted %s read-only again", sysroot);
+	*ret_sysfd = take_fd(&sysfd);
 	return r < 0 ? r : r2;
 }
+
+static long elapsed_us(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (long)((t1.tv_sec - t0->tv_sec) * 1000000L + (t1.tv_nsec - t0->tv_nsec) / 1000);
+}
+
+static int run(const struct cli_args *a)
+{
+	_cleanup_close_ int rootfd = -1, sysfd = -1;
+	_cleanup_free_ char *cmdline = NULL;
+	bool early = streq(a->step, "early");
+	struct timespec t0;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* in the initramfs the kernel log is where people look */
+	log_set_target(a->log < 0 ? LOG_TARGET_KMSG : (enum log_target)a->log);
+	bound_run_time();
+
+	r = cli_open_root(a->root, &rootfd);
+	if (r < 0)
+		return r;
+	r = cmdline_read(rootfd, &cmdline);
+	if (r < 0)
+		return log_warning_errno(r, "cannot read the kernel command line: %m; nothing done");
+
+	/* what the boot needs first ... */
+	r = early ? step_early(rootfd, a->root, cmdline) : step_root(rootfd, a->sysroot, cmdline, &sysfd);
+	/* ... then what only people need; the boot cost is in the log line either way */
+	if (cmdline_get_bool(cmdline, "rd.daxbus.debug", false)) {
+		if (early)
+			log_kernel_kind(rootfd, "initramfs");
+		else if (sysfd >= 0)
+			log_kernel_kind(sysfd, "root");
+	}
+	alarm(0);
+	log_info("%s step done in %ld us", a->step, elapsed_us(&t0));
+	return r;
+}
+
+const struct verb VERB_INITRD = {
+	.name = "initrd",
+	.synopsis = "early|root [--root DIR] [--sysroot DIR] [--log kmsg|stderr]",
+	.help = "the initramfs steps run by the dracut module and the initramfs-tools scripts",
+	.parse = parse,
+	.run = run,
+};

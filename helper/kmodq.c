@@ -1,41 +1,58 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* libkmod queries against a root's module tree and configuration. */
+/* libkmod queries against a root's module tree, isolated in a child.  See kmodq.h. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include <libkmod.h>
 
+#include "chase.h"
 #include "kmodq.h"
-#include "rootdir.h"
+#include "log.h"
 #include "util.h"
 
-/* libkmod would print to stderr; the caller reports what matters. */
-static void kmod_log_silent(void *data, int priority, const char *file, int line, const char *fn,
-			    const char *format, va_list args)
+/* Limits for the child that runs libkmod. */
+#define CHILD_MEMORY (256UL << 20)
+#define CHILD_CPU_SECONDS 5
+#define CHILD_WALL_MS 5000
+
+/* The index files libkmod may open; each must be a plain regular file. */
+static const char *const INDEX_FILES[] = {
+	"modules.dep.bin", "modules.alias.bin", "modules.symbols.bin", "modules.builtin.alias.bin",
+	"modules.builtin.bin", "modules.softdep", "modules.builtin.modinfo", "modules.devname", NULL,
+};
+
+/* libkmod's messages, at their own syslog level, as ours. */
+static void kmod_log_forward(void *data, int priority, const char *file, int line, const char *fn,
+			     const char *format, va_list args)
 {
-	(void)data, (void)priority, (void)file, (void)line, (void)fn, (void)format, (void)args;
+	char msg[512];
+	size_t n;
+
+	(void)data, (void)file, (void)line, (void)fn;
+	vsnprintf(msg, sizeof(msg), format, args);
+	n = strlen(msg);
+	if (n > 0 && msg[n - 1] == '\n')
+		msg[n - 1] = '\0';
+	log_full(priority, "libkmod: %s", msg);
 }
 
 static enum mod_presence presence(struct kmod_ctx *ctx, const char *name)
 {
-	struct kmod_list *list = NULL, *l;
+	struct kmod_module *mod = NULL;
 	enum mod_presence p = MOD_ABSENT;
 
-	if (kmod_module_new_from_lookup(ctx, name, &list) < 0)
-		return MOD_ABSENT;
-	kmod_list_foreach(l, list) {
-		struct kmod_module *mod = kmod_module_get_module(l);
-
-		/* a config alias could map the name elsewhere: only the module itself counts */
-		if (streq(kmod_module_get_name(mod), name))
-			p = kmod_module_get_path(mod) ? MOD_MODULE : MOD_BUILTIN;
+	if (kmod_module_new_from_name_lookup(ctx, name, &mod) >= 0 && mod) {
+		/* found by name: a .ko has a path, a built-in one has none */
+		p = kmod_module_get_path(mod) ? MOD_MODULE : MOD_BUILTIN;
 		kmod_module_unref(mod);
 	}
-	kmod_module_unref_list(list);
 	return p;
 }
 
@@ -53,35 +70,16 @@ static void names_of(struct kmod_list *list, char out[][64], unsigned max, unsig
 	}
 }
 
-int kmodq_inspect(int rootfd, const char *kver, int conffd, struct kernel_facts *ret)
+/* In the child: ask libkmod.  Returns 0 or a negative error for the facts. */
+static int ask_libkmod(int treefd, int conffd, struct kernel_facts *k)
 {
-	struct kernel_facts k = { 0 };
-	_cleanup_close_ int treefd = -1;
-	char rel[300], treepath[64], confpath[64];
+	char treepath[64], confpath[64];
 	const char *config[2] = { NULL, NULL };
+	struct kmod_list *list = NULL, *allowed = NULL, *l;
 	struct kmod_ctx *ctx;
-	struct kmod_list *list = NULL, *allowed = NULL;
-	struct stat st;
 	int r;
 
-	snprintf(k.kver, sizeof(k.kver), "%s", kver);
-	snprintf(rel, sizeof(rel), "lib/modules/%s", kver);
-	r = root_openat(rootfd, rel, O_RDONLY | O_DIRECTORY, &treefd);
-	if (r == -ENOENT || r == -ENOTDIR) {
-		*ret = k;
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	k.have_tree = true;
-	k.have_index = fstatat(treefd, "modules.dep.bin", &st, 0) == 0 &&
-		       fstatat(treefd, "modules.alias.bin", &st, 0) == 0;
-	if (!k.have_index) {
-		*ret = k;
-		return 0;
-	}
-
-	/* libkmod takes paths: name the already resolved fds, so no link is re-followed. */
+	/* libkmod takes paths: name the already resolved fds, so nothing is re-resolved */
 	snprintf(treepath, sizeof(treepath), "/proc/self/fd/%d", treefd);
 	if (conffd >= 0) {
 		snprintf(confpath, sizeof(confpath), "/proc/self/fd/%d", conffd);
@@ -91,38 +89,153 @@ int kmodq_inspect(int rootfd, const char *kver, int conffd, struct kernel_facts 
 	ctx = kmod_new(treepath, config);
 	if (!ctx)
 		return -ENOMEM;
-	kmod_set_log_fn(ctx, kmod_log_silent, NULL);
-	/* map each index once instead of reopening it for every lookup */
-	(void)kmod_load_resources(ctx);
+	kmod_set_log_fn(ctx, kmod_log_forward, NULL);
+	r = kmod_load_resources(ctx);
+	if (r < 0) {
+		kmod_unref(ctx);
+		return -EINDEX_DAXBUS;
+	}
+	k->compat = presence(ctx, "dax_pmem_compat");
+	k->dax_pmem = presence(ctx, "dax_pmem");
+	k->device_dax = presence(ctx, "device_dax");
 
-	k.compat = presence(ctx, "dax_pmem_compat");
-	k.dax_pmem = presence(ctx, "dax_pmem");
-	k.device_dax = presence(ctx, "device_dax");
-
-	/* What udev does for the uevent: alias lookup, then the blacklist. */
+	/* what udev does with the uevent: alias lookup, then the blacklist */
 	r = kmod_module_new_from_lookup(ctx, ND_DAX_MODALIAS, &list);
 	if (r >= 0)
 		r = kmod_module_apply_filter(ctx, KMOD_FILTER_BLACKLIST, list, &allowed);
 	if (r >= 0) {
-		struct kmod_list *l;
-
-		names_of(allowed, k.resolved, ELEMENTSOF(k.resolved), &k.n_resolved);
+		names_of(allowed, k->resolved, ELEMENTSOF(k->resolved), &k->n_resolved);
 		kmod_list_foreach(l, list) {
 			struct kmod_module *mod = kmod_module_get_module(l);
 			bool kept = false;
 
-			for (unsigned i = 0; i < k.n_resolved; i++)
-				kept |= streq(k.resolved[i], kmod_module_get_name(mod));
-			if (!kept && k.n_blocked < ELEMENTSOF(k.blocked))
-				snprintf(k.blocked[k.n_blocked++], 64, "%s", kmod_module_get_name(mod));
+			for (unsigned i = 0; i < k->n_resolved; i++)
+				kept |= streq(k->resolved[i], kmod_module_get_name(mod));
+			if (!kept && k->n_blocked < ELEMENTSOF(k->blocked))
+				snprintf(k->blocked[k->n_blocked++], 64, "%s", kmod_module_get_name(mod));
 			kmod_module_unref(mod);
 		}
 	}
 	kmod_module_unref_list(allowed);
 	kmod_module_unref_list(list);
 	kmod_unref(ctx);
-	if (r < 0)
+	return r < 0 ? -EINDEX_DAXBUS : 0;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Run ask_libkmod() in a child with limits; its answer comes back through a pipe. */
+static int ask_isolated(int treefd, int conffd, struct kernel_facts *k)
+{
+	int pipefd[2], status, r;
+	struct kernel_facts answer;
+	size_t got = 0;
+	long deadline;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
 		return r;
+	}
+	if (pid == 0) {
+		struct rlimit mem = { CHILD_MEMORY, CHILD_MEMORY }, cpu = { CHILD_CPU_SECONDS, CHILD_CPU_SECONDS };
+
+		close(pipefd[0]);
+		(void)setrlimit(RLIMIT_AS, &mem);
+		(void)setrlimit(RLIMIT_CPU, &cpu);
+		k->index_error = ask_libkmod(treefd, conffd, k);
+		_exit(write(pipefd[1], k, sizeof(*k)) == (ssize_t)sizeof(*k) ? 0 : 1);
+	}
+	close(pipefd[1]);
+	deadline = now_ms() + CHILD_WALL_MS;
+	while (got < sizeof(answer)) {
+		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
+		long left = deadline - now_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) == 0)
+			break; /* hung: the kill below ends it */
+		n = read(pipefd[0], (char *)&answer + got, sizeof(answer) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(pipefd[0]);
+	if (got < sizeof(answer))
+		(void)kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (got < sizeof(answer)) {
+		k->index_error = -ELIBFAIL_DAXBUS;
+		return 0;
+	}
+	*k = answer;
+	return 0;
+}
+
+int kmodq_inspect(int rootfd, const char *kver, int conffd, struct kernel_facts *ret)
+{
+	struct kernel_facts k = { 0 };
+	_cleanup_close_ int treefd = -1;
+	_cleanup_free_ char *rel = NULL;
+	bool missing = false;
+	int r, err = 0;
+
+	snprintf(k.kver, sizeof(k.kver), "%s", kver);
+	if (asprintf(&rel, "lib/modules/%s", kver) < 0)
+		return -ENOMEM;
+	r = chase_open(rootfd, rel, CHASE_DIRECTORY, O_RDONLY, &treefd);
+	if (r == -ENOENT || r == -ENOTDIR) {
+		*ret = k;
+		return 0;
+	}
+	if (r < 0) {
+		k.have_tree = true;
+		k.index_error = r;
+		*ret = k;
+		return 0;
+	}
+	k.have_tree = true;
+	/* libkmod opens these by name in the tree: a link would be followed outside the root, a FIFO would block */
+	for (unsigned i = 0; INDEX_FILES[i]; i++) {
+		bool required = i < 2;
+		struct stat st;
+
+		if (fstatat(treefd, INDEX_FILES[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT && required)
+				missing = true;
+			else if (errno != ENOENT && err == 0)
+				err = -errno;
+		} else if (!S_ISREG(st.st_mode)) {
+			if (err == 0)
+				err = -ENOTREG_DAXBUS;
+		} else if (st.st_size == 0 && required && err == 0)
+			err = -EINDEX_DAXBUS;
+	}
+	if (missing) { /* depmod was not run */
+		*ret = k;
+		return 0;
+	}
+	k.have_index = true;
+	k.index_error = err;
+	if (err == 0) {
+		r = ask_isolated(treefd, conffd, &k);
+		if (r < 0)
+			return r;
+	}
 	*ret = k;
 	return 0;
 }
@@ -134,7 +247,7 @@ const char *mod_presence_str(enum mod_presence p)
 
 const char *kernel_kind(const struct kernel_facts *k)
 {
-	if (!k->have_tree || !k->have_index)
+	if (!k->have_tree || !k->have_index || k->index_error < 0)
 		return "unknown";
 	if (k->compat == MOD_MODULE)
 		return "compat";
@@ -151,6 +264,8 @@ const char *kernel_kind_text(const struct kernel_facts *k)
 		return "no module tree for this kernel";
 	if (!k->have_index)
 		return "module tree has no index (run depmod)";
+	if (k->index_error < 0)
+		return "module index unreadable";
 	if (k->compat == MOD_MODULE)
 		return "compat driver present: the policy is needed for the bus model";
 	if (k->compat == MOD_BUILTIN)
@@ -162,13 +277,7 @@ const char *kernel_kind_text(const struct kernel_facts *k)
 
 bool kernel_needs_policy(const struct kernel_facts *k)
 {
-	return k->have_index && k->compat == MOD_MODULE;
-}
-
-/* strverscmp orders 5.10.0-9 before 5.10.0-32, as people expect. */
-static int cmp_ver(const void *a, const void *b)
-{
-	return strverscmp(*(char *const *)a, *(char *const *)b);
+	return k->have_index && k->index_error == 0 && k->compat == MOD_MODULE;
 }
 
 int kmodq_newest_kver(int rootfd, char *buf, unsigned size)
@@ -178,18 +287,21 @@ int kmodq_newest_kver(int rootfd, char *buf, unsigned size)
 	DIR *d;
 	int r;
 
-	r = root_opendir(rootfd, "lib/modules", &d);
+	r = chase_opendir(rootfd, "lib/modules", 0, &d);
 	if (r < 0)
 		return r;
 	while ((de = readdir(d))) {
-		struct stat st;
+		_cleanup_free_ char *rel = NULL;
+		_cleanup_close_ int fd = -1;
 
-		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISDIR(st.st_mode))
+		if (de->d_name[0] == '.' || (best && strverscmp(best, de->d_name) >= 0))
 			continue;
-		if (!best || cmp_ver(&best, &(char *){ de->d_name }) < 0) {
-			free(best);
-			best = strdup(de->d_name);
-		}
+		/* a directory as the root sees it: links are followed inside the root only */
+		if (asprintf(&rel, "lib/modules/%s", de->d_name) < 0 ||
+		    chase_open(rootfd, rel, CHASE_DIRECTORY, O_RDONLY | O_PATH, &fd) < 0)
+			continue;
+		free(best);
+		best = strdup(de->d_name);
 	}
 	closedir(d);
 	if (!best)

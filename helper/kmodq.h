@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * What a kernel's module tree says about device-DAX, asked through libkmod:
- * is the compat driver there, and what does nd:t7 (ND_DEVICE_DAX_PMEM)
- * resolve to under a given configuration.
+ * What a kernel's module tree says about device-DAX, asked through libkmod
+ * the way kmod's own tools ask: is the compat driver there, and what does
+ * nd:t7 (ND_DEVICE_DAX_PMEM) resolve to under a given configuration.
+ *
+ * libkmod parses index files we do not control and, fed a corrupt one, has
+ * crashed and grown without bound; so it runs in a child process with memory,
+ * CPU and wall-clock limits, and any failure there is an answer ("index
+ * unreadable"), never a crash or a hang of daxbus.
  */
 #pragma once
 
@@ -12,12 +17,13 @@ enum mod_presence { MOD_ABSENT, MOD_MODULE, MOD_BUILTIN };
 
 struct kernel_facts {
 	char kver[256];
-	bool have_tree;   /* lib/modules/KVER exists */
-	bool have_index;  /* depmod has been run (modules.dep.bin, modules.alias.bin) */
+	bool have_tree;  /* lib/modules/KVER exists */
+	bool have_index; /* depmod has been run (modules.dep.bin, modules.alias.bin) */
+	int index_error; /* <0: the index could not be used (errmsg), facts below unknown */
 	enum mod_presence compat, dax_pmem, device_dax;
-	char resolved[4][64];  /* nd:t7 after the blacklist, as udev would load it */
+	char resolved[4][64]; /* nd:t7 after the blacklist, as udev would load it */
 	unsigned n_resolved;
-	char blocked[4][64];   /* matched nd:t7 but blacklisted */
+	char blocked[4][64]; /* matched nd:t7 but blacklisted */
 	unsigned n_blocked;
 };
 
@@ -25,8 +31,10 @@ struct kernel_facts {
 #define ND_DAX_MODALIAS "nd:t7"
 
 /*
- * Inspect ROOT/lib/modules/KVER with the kmod configuration in CONFFD (a
- * file descriptor from modconf_memfd, or -1 for none).
+ * Inspect ROOT/lib/modules/KVER (resolved beneath the root) with the kmod
+ * configuration in CONFFD (from modconf_memfd, or -1 for none).  Problems
+ * with the tree or its index are reported in the facts, not as errors; an
+ * error is returned only for lack of memory or file descriptors.
  */
 int kmodq_inspect(int rootfd, const char *kver, int conffd, struct kernel_facts *ret);
 

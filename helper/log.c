@@ -1,65 +1,118 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Logging.  Interactive use writes to stderr; in the initramfs each line goes
- * to /dev/kmsg with a "daxbus:" prefix so it lands in the kernel log and the
- * journal, where administrators look after a boot.
+ * Logging: stderr for people at a terminal, /dev/kmsg in the initramfs (the
+ * kernel log reaches the journal after switch-root).  See log.h.
  */
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 
+#include "log.h"
 #include "util.h"
 
-static enum log_target target = LOG_STDERR;
-static bool quiet;
+static enum log_target target = LOG_TARGET_STDERR;
+static int max_level = LOG_INFO;
 static int kmsg_fd = -1;
 
 void log_set_target(enum log_target t)
 {
 	target = t;
-	if (t == LOG_KMSG && kmsg_fd < 0)
+	if (t == LOG_TARGET_KMSG && kmsg_fd < 0)
 		kmsg_fd = open("/dev/kmsg", O_WRONLY | O_NOCTTY | O_CLOEXEC);
 }
 
-void log_set_quiet(bool q)
+void log_set_max_level(int level)
 {
-	quiet = q;
+	max_level = level;
 }
 
-/* Syslog levels as /dev/kmsg understands them: <3> err, <4> warning, <6> info. */
-static void log_emit(int level, const char *fmt, va_list ap)
+const char *errmsg(int err)
 {
-	char msg[1024];
-	int saved = errno;
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case ENOTREG_DAXBUS:
+		return "not a regular file";
+	case EFOREIGN_DAXBUS:
+		return "a file that is not daxbus's is in the way";
+	case EINDEX_DAXBUS:
+		return "module index missing, empty or corrupt";
+	case EHIDDEN_DAXBUS:
+		return "hidden from kmod by another file of the same name";
+	case ECHANGED_DAXBUS:
+		return "changed by someone else meanwhile";
+	case ELIBFAIL_DAXBUS:
+		return "libkmod crashed or took too long (isolated in a child process)";
+	}
+	return strerror(err);
+}
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (target == LOG_KMSG && kmsg_fd >= 0) {
+/* Copy FMT with every %m replaced by the error text (its % signs doubled). */
+static void expand_m(char *out, size_t size, const char *fmt, int error)
+{
+	size_t n = 0;
+
+	for (const char *p = fmt; *p && n + 1 < size; p++) {
+		if (p[0] == '%' && p[1] == '%') {
+			if (n + 2 >= size)
+				break;
+			out[n++] = *p++;
+			out[n++] = *p;
+		} else if (p[0] == '%' && p[1] == 'm') {
+			for (const char *e = errmsg(error); *e && n + 2 < size; e++) {
+				if (*e == '%')
+					out[n++] = '%';
+				out[n++] = *e;
+			}
+			p++;
+		} else
+			out[n++] = *p;
+	}
+	out[n] = '\0';
+}
+
+int log_full_errno(int level, int error, const char *fmt, ...)
+{
+	char f[512], msg[1024];
+	int saved = errno;
+	va_list ap;
+
+	if (error > 0)
+		error = -error;
+	if (level > max_level)
+		return error;
+	expand_m(f, sizeof(f), fmt, error);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), f, ap);
+	va_end(ap);
+
+	if (target == LOG_TARGET_KMSG && kmsg_fd >= 0) {
 		char line[1100];
 		int n = snprintf(line, sizeof(line), "<%d>daxbus: %s\n", level, msg);
 
-		if (n > 0 && write(kmsg_fd, line, (size_t)n) == n) {
+		if (n > 0 && write(kmsg_fd, line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1)) > 0) {
 			errno = saved;
-			return;
+			return error;
 		}
 	}
-	/* stderr fallback, also when /dev/kmsg is missing or refuses us */
-	if (level <= 4)
-		fprintf(stderr, "daxbus: %s%s\n", level <= 3 ? "error: " : "warning: ", msg);
-	else if (!quiet)
-		fprintf(stderr, "daxbus: %s\n", msg);
+	/* stderr: also the fallback when /dev/kmsg is missing or refuses us */
+	fprintf(stderr, "daxbus: %s%s\n",
+		level <= LOG_ERR ? "error: " : level == LOG_WARNING ? "warning: " : "", msg);
 	errno = saved;
+	return error;
 }
 
-#define DEFINE_LOG(name, level)                        \
-	void name(const char *fmt, ...)                \
-	{                                              \
-		va_list ap;                            \
-		va_start(ap, fmt);                     \
-		log_emit(level, fmt, ap);              \
-		va_end(ap);                            \
-	}
+char *path_join_root(const char *root, const char *rel)
+{
+	size_t rl = strlen(root);
+	char *p;
 
-DEFINE_LOG(log_info, 6)
-DEFINE_LOG(log_warn, 4)
-DEFINE_LOG(log_error, 3)
+	while (rl > 1 && root[rl - 1] == '/')
+		rl--;
+	if (rl == 1 && root[0] == '/')
+		rl = 0;
+	while (*rel == '/')
+		rel++;
+	if (asprintf(&p, "%.*s/%s", (int)rl, root, rel) < 0)
+		return NULL;
+	return p;
+}

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Scan a root's modprobe.d directories the way kmod does. */
+/* Scan a root's modprobe.d directories the way kmod does.  See modconf.h. */
 #include <dirent.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "chase.h"
+#include "fileio.h"
+#include "kmodconf.h"
 #include "modconf.h"
-#include "rootdir.h"
+#include "policy.h"
 #include "util.h"
 
 const char *const MODCONF_DIRS[] = {
@@ -20,56 +21,41 @@ const char *const MODCONF_DIRS[] = {
 	NULL,
 };
 
-#define CONF_MAX (1024 * 1024)
-
-static bool mentions_dax(const char *text)
-{
-	const char *p = text;
-
-	while (p && *p) {
-		const char *eol = strchr(p, '\n');
-		size_t len = eol ? (size_t)(eol - p) : strlen(p);
-		const char *q = p;
-
-		while (q < p + len && (*q == ' ' || *q == '\t'))
-			q++;
-		if (q < p + len && *q != '#') {
-			for (; q + 2 < p + len; q++)
-				if (!strncmp(q, "dax", 3) || !strncmp(q, "nd:t", 4))
-					return true;
-		}
-		p = eol ? eol + 1 : NULL;
-	}
-	return false;
-}
-
 static int cmp_entry(const void *a, const void *b)
 {
 	return strcmp(((const struct modconf_entry *)a)->name, ((const struct modconf_entry *)b)->name);
 }
 
+/* kmod reads *.conf and, for old setups, *.alias; dot-files (our temporaries) never. */
+static bool kmod_reads(const char *name)
+{
+	return name[0] != '.' && strlen(name) < sizeof(((struct modconf_entry *)0)->name) &&
+	       ((strlen(name) > 5 && endswith(name, ".conf")) || (strlen(name) > 6 && endswith(name, ".alias")));
+}
+
 static int scan_dir(int rootfd, const char *dir, struct modconf *m)
 {
-	DIR *d;
-	struct dirent *de;
 	unsigned first = m->n;
+	struct dirent *de;
+	DIR *d;
 	int r;
 
-	r = root_opendir(rootfd, dir, &d);
+	r = chase_opendir(rootfd, dir, 0, &d);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return 0;
 	if (r < 0)
 		return r;
 	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name);
+		_cleanup_free_ char *path = NULL;
 		struct modconf_entry *e, *ne;
 		struct stat st;
 
-		/* kmod ignores dot-files (our temporaries) and anything not *.conf */
-		if (de->d_name[0] == '.' || l < 6 || l >= sizeof(e->name) || !streq(de->d_name + l - 5, ".conf"))
+		if (!kmod_reads(de->d_name))
 			continue;
 		ne = realloc(m->e, (m->n + 1) * sizeof(*m->e));
-		if (!ne) {
+		if (!ne || asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+			if (ne)
+				m->e = ne;
 			closedir(d);
 			return -ENOMEM;
 		}
@@ -77,22 +63,26 @@ static int scan_dir(int rootfd, const char *dir, struct modconf *m)
 		e = &m->e[m->n++];
 		memset(e, 0, sizeof(*e));
 		e->dir = dir;
-		memcpy(e->name, de->d_name, l + 1);
-
+		snprintf(e->name, sizeof(e->name), "%s", de->d_name);
 		if (fstatat(dirfd(d), e->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
 			ssize_t n = readlinkat(dirfd(d), e->name, e->link_target, sizeof(e->link_target) - 1);
 
 			e->is_link = true;
 			e->link_target[n > 0 ? n : 0] = '\0';
 		}
-		{
-			char path[512];
-			_cleanup_close_ int fd = -1;
-
-			snprintf(path, sizeof(path), "%s/%s", dir, e->name);
-			if (root_openat(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, &fd) == 0 &&
-			    read_fd(fd, CONF_MAX, &e->content, NULL) == 0)
-				e->mentions_dax = mentions_dax(e->content);
+		/* kmod skips directories; everything else it opens (and a /dev/null link reads empty) */
+		if (e->is_link && streq(e->link_target, "/dev/null")) {
+			e->content = strdup("");
+			if (!e->content) {
+				closedir(d);
+				return -ENOMEM;
+			}
+			continue;
+		}
+		e->error = read_file_beneath(rootfd, path, KMODCONF_MAX, &e->content, &e->len);
+		if (e->error == 0) {
+			e->mentions_dax = kmodconf_mentions_dax(e->content, e->len);
+			e->is_policy = kmodconf_equivalent(e->content, e->len, POLICY_TEXT, strlen(POLICY_TEXT));
 		}
 	}
 	closedir(d);
@@ -112,8 +102,8 @@ int modconf_scan(int rootfd, struct modconf *ret)
 		struct stat st;
 		bool dup = false;
 
-		/* On merged-/usr systems lib/modprobe.d is usr/lib/modprobe.d: read it once. */
-		if (root_openat(rootfd, MODCONF_DIRS[i], O_RDONLY | O_DIRECTORY, &dfd) < 0 || fstat(dfd, &st) < 0)
+		/* on merged-/usr systems lib/modprobe.d is usr/lib/modprobe.d: read it once */
+		if (chase_open(rootfd, MODCONF_DIRS[i], CHASE_DIRECTORY, O_RDONLY, &dfd) < 0 || fstat(dfd, &st) < 0)
 			continue;
 		for (unsigned j = 0; j < nseen; j++)
 			dup |= seen[j].st_dev == st.st_dev && seen[j].st_ino == st.st_ino;
@@ -176,10 +166,13 @@ int modconf_memfd(const struct modconf *m, int *ret_fd)
 			order[j - 1] = t;
 		}
 	for (unsigned i = 0; i < n; i++) {
-		const char *c = order[i]->content;
-		size_t len = strlen(c);
+		_cleanup_free_ char *norm = NULL;
+		size_t len;
+		int r = kmodconf_normalize(order[i]->content, order[i]->len, &norm, &len);
 
-		if (write(fd, c, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
+		if (r < 0)
+			return r;
+		if (write(fd, norm, len) != (ssize_t)len)
 			return -errno;
 	}
 	*ret_fd = take_fd(&fd);

@@ -1,78 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The policy itself.  Its text comes from modprobe.d/daxctl.conf at build
- * time (policy-text.h is generated), so the repository holds it once.
+ * time (policy-text.h is generated), so the repository holds it once; the
+ * drop-in texts come from the files in dracut/ and initramfs-tools/ the same way.
  */
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <sys/stat.h>
 
+#include "chase.h"
+#include "fileio.h"
+#include "kmodconf.h"
+#include "log.h"
 #include "policy-text.h"
 #include "policy.h"
-#include "rootdir.h"
 #include "util.h"
 
 const char POLICY_TEXT[] = DAXBUS_POLICY_TEXT;
 
-const struct policy_file POLICY_MODPROBE_ETC = { "etc/modprobe.d", "daxctl.conf", POLICY_TEXT };
-const struct policy_file POLICY_MODPROBE_RUN = { "run/modprobe.d", "daxctl.conf", POLICY_TEXT };
-/* Spaces inside the quotes: dracut concatenates these lists. */
-const struct policy_file POLICY_DRACUT_DROPIN = {
-	"etc/dracut.conf.d", "daxbus.conf",
-	"# written by daxbus enable --dracut: include the daxbus module in every initramfs\n"
-	"add_dracutmodules+=\" daxbus \"\n",
-};
+const struct policy_file POLICY_MODPROBE_ETC = { "etc/modprobe.d", "daxctl.conf", POLICY_TEXT, true };
+const struct policy_file POLICY_MODPROBE_RUN = { "run/modprobe.d", "daxctl.conf", POLICY_TEXT, true };
+const struct policy_file POLICY_DRACUT_DROPIN = { "etc/dracut.conf.d", "daxbus.conf", DAXBUS_DRACUT_DROPIN_TEXT, false };
+const struct policy_file POLICY_ITOOLS_DROPIN = { "etc/initramfs-tools/conf.d", "daxbus", DAXBUS_ITOOLS_DROPIN_TEXT, false };
 
-/* Policy files are a few lines; anything far larger is not one of ours. */
-#define POLICY_MAX_SIZE (64 * 1024)
-
-/* Next significant line of S, normalised into BUF; returns the rest of S. */
-static const char *next_directive(const char *s, char *buf, size_t size)
+bool policy_is_ours(const char *buf, size_t len)
 {
-	while (*s) {
-		const char *eol = strchr(s, '\n');
-		const char *end = eol ? eol : s + strlen(s);
-		size_t n = 0;
-		bool space = false;
-
-		for (const char *p = s; p < end; p++) {
-			bool ws = *p == ' ' || *p == '\t' || *p == '\r';
-
-			if (ws) {
-				space = n > 0;
-				continue;
-			}
-			if (n == 0 && *p == '#')
-				break;
-			if (space && n + 1 < size)
-				buf[n++] = ' ';
-			space = false;
-			if (n + 1 < size)
-				buf[n++] = *p;
-		}
-		buf[n] = '\0';
-		s = eol ? eol + 1 : end;
-		if (n > 0)
-			return s;
-	}
-	buf[0] = '\0';
-	return NULL;
+	return len == sizeof(POLICY_TEXT) - 1 && memcmp(buf, POLICY_TEXT, len) == 0;
 }
 
-bool config_equivalent(const char *a, const char *b)
+static bool same_text(const struct policy_file *f, const char *buf, size_t len)
 {
-	char la[512], lb[512];
+	return len == strlen(f->text) && memcmp(buf, f->text, len) == 0;
+}
 
-	for (;;) {
-		a = next_directive(a, la, sizeof(la));
-		b = next_directive(b, lb, sizeof(lb));
-		if (!a || !b)
-			return !a && !b;
-		if (!streq(la, lb))
-			return false;
-	}
+static bool same_meaning(const struct policy_file *f, const char *buf, size_t len)
+{
+	return f->kmod ? kmodconf_equivalent(buf, len, f->text, strlen(f->text)) : same_text(f, buf, len);
 }
 
 const char *policy_state_str(enum policy_state s)
@@ -80,6 +42,7 @@ const char *policy_state_str(enum policy_state s)
 	switch (s) {
 	case POLICY_ABSENT: return "absent";
 	case POLICY_OURS: return "policy";
+	case POLICY_EQUIVALENT: return "policy-equivalent";
 	case POLICY_LINK: return "policy-link";
 	case POLICY_FOREIGN: return "foreign";
 	case POLICY_NOT_FILE: return "not-a-file";
@@ -87,42 +50,28 @@ const char *policy_state_str(enum policy_state s)
 	return "unknown";
 }
 
-const char *policy_path(const char *root, const struct policy_file *f)
+char *policy_path(const char *root, const struct policy_file *f)
 {
-	static char buf[2][PATH_MAX];
-	static int which;
-	char *p = buf[which++ & 1];
-	size_t rl = strlen(root);
+	_cleanup_free_ char *dir = path_join_root(root, f->dir);
+	char *p;
 
-	while (rl > 1 && root[rl - 1] == '/')
-		rl--;
-	if (rl == 1 && root[0] == '/')
-		rl = 0;
-	snprintf(p, PATH_MAX, "%.*s/%s/%s", (int)rl, root, f->dir, f->name);
+	if (!dir || asprintf(&p, "%s/%s", dir, f->name) < 0)
+		abort(); /* a few bytes for a message: nothing sensible is left to do */
 	return p;
 }
 
-int policy_classify(int rootfd, const struct policy_file *f, struct policy_found *ret)
+/* F's entry in its already opened directory DIRFD. */
+static int classify_at(int rootfd, int dirfd, const struct policy_file *f, struct policy_found *ret)
 {
-	_cleanup_close_ int dirfd = -1;
-	_cleanup_free_ char *content = NULL;
 	struct policy_found found = { .state = POLICY_ABSENT };
-	struct stat st;
+	_cleanup_free_ char *content = NULL;
+	size_t len;
 	int r;
 
-	r = root_open_dir(rootfd, f->dir, false, &dirfd);
-	if (r == -ENOENT) {
-		*ret = found;
-		return 0;
-	}
-	if (r < 0)
-		return r;
-
-	if (fstatat(dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (fstatat(dirfd, f->name, &found.st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT)
 			return -errno;
-	} else if (S_ISLNK(st.st_mode)) {
-		_cleanup_close_ int fd = -1;
+	} else if (S_ISLNK(found.st.st_mode)) {
 		_cleanup_free_ char *rel = NULL;
 		ssize_t n = readlinkat(dirfd, f->name, found.link_target, sizeof(found.link_target) - 1);
 
@@ -130,25 +79,24 @@ int policy_classify(int rootfd, const struct policy_file *f, struct policy_found
 			return -errno;
 		found.link_target[n] = '\0';
 		found.state = POLICY_FOREIGN;
-		/* Follow it the way the booted system will: inside the root. */
-		if (found.link_target[0] == '/')
-			rel = strdup(found.link_target);
-		else
-			r = asprintf(&rel, "%s/%s", f->dir, found.link_target) < 0 ? -ENOMEM : 0;
-		if (!rel)
+		/* follow it the way the booted system will: inside the root */
+		if (asprintf(&rel, "%s%s%s", found.link_target[0] == '/' ? "" : f->dir,
+			     found.link_target[0] == '/' ? "" : "/", found.link_target) < 0)
 			return -ENOMEM;
-		if (root_openat(rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, &fd) == 0 &&
-		    read_fd(fd, POLICY_MAX_SIZE, &content, NULL) == 0 &&
-		    config_equivalent(content, f->text))
+		if (read_file_beneath(rootfd, rel, KMODCONF_MAX, &content, &len) == 0 && same_meaning(f, content, len))
 			found.state = POLICY_LINK;
-	} else if (S_ISREG(st.st_mode)) {
-		r = read_file_at(dirfd, f->name, POLICY_MAX_SIZE, &content, NULL);
+	} else if (S_ISREG(found.st.st_mode)) {
+		r = read_file_at(dirfd, f->name, KMODCONF_MAX, &content, &len);
 		if (r == -EFBIG)
 			found.state = POLICY_FOREIGN;
+		else if (r == -ENOTREG_DAXBUS)
+			found.state = POLICY_NOT_FILE; /* swapped under us */
 		else if (r < 0)
 			return r;
+		else if (same_text(f, content, len))
+			found.state = POLICY_OURS;
 		else
-			found.state = config_equivalent(content, f->text) ? POLICY_OURS : POLICY_FOREIGN;
+			found.state = same_meaning(f, content, len) ? POLICY_EQUIVALENT : POLICY_FOREIGN;
 	} else
 		found.state = POLICY_NOT_FILE;
 
@@ -156,24 +104,82 @@ int policy_classify(int rootfd, const struct policy_file *f, struct policy_found
 	return 0;
 }
 
-int policy_install(int rootfd, const struct policy_file *f)
+int policy_classify(int rootfd, const struct policy_file *f, struct policy_found *ret)
 {
 	_cleanup_close_ int dirfd = -1;
 	int r;
 
-	r = root_open_dir(rootfd, f->dir, true, &dirfd);
+	r = chase_open(rootfd, f->dir, CHASE_DIRECTORY, O_RDONLY, &dirfd);
+	if (r == -ENOENT || r == -ENOTDIR) {
+		*ret = (struct policy_found){ .state = POLICY_ABSENT };
+		return 0;
+	}
 	if (r < 0)
 		return r;
-	return write_file_atomic_at(dirfd, f->name, f->text, strlen(f->text), 0644);
+	return classify_at(rootfd, dirfd, f, ret);
 }
 
-int policy_remove(int rootfd, const struct policy_file *f)
+static bool policy_text_ok(const char *buf, size_t len)
+{
+	return policy_is_ours(buf, len);
+}
+
+int policy_install(int rootfd, const struct policy_file *f, struct policy_found *ret_found)
 {
 	_cleanup_close_ int dirfd = -1;
-	int r;
+	struct policy_found found;
+	int lock, r;
 
-	r = root_open_dir(rootfd, f->dir, false, &dirfd);
+	r = chase_open(rootfd, f->dir, CHASE_MKDIR, O_RDONLY, &dirfd);
 	if (r < 0)
 		return r;
-	return remove_file_at(dirfd, f->name);
+	lock = dir_lock(dirfd);
+	r = classify_at(rootfd, dirfd, f, &found);
+	if (r == 0 && found.state == POLICY_ABSENT) {
+		r = write_file_atomic_at(dirfd, f->name, f->text, strlen(f->text), 0644);
+		if (r == -EEXIST) {
+			/* someone who does not take our lock wrote it meanwhile: judge what is there */
+			r = classify_at(rootfd, dirfd, f, &found);
+			if (r == 0 && !policy_in_place(found.state))
+				r = -EFOREIGN_DAXBUS;
+		}
+	} else if (r == 0 && !policy_in_place(found.state))
+		r = -EFOREIGN_DAXBUS;
+	dir_unlock(lock);
+	if (r < 0 && r != -EFOREIGN_DAXBUS)
+		return r;
+	*ret_found = found;
+	return r;
+}
+
+int policy_remove(int rootfd, const struct policy_file *f, struct policy_found *ret_found)
+{
+	_cleanup_close_ int dirfd = -1;
+	struct policy_found found = { .state = POLICY_ABSENT };
+	int lock, r;
+
+	r = chase_open(rootfd, f->dir, CHASE_DIRECTORY, O_RDONLY, &dirfd);
+	if (r == -ENOENT || r == -ENOTDIR) {
+		*ret_found = found;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	lock = dir_lock(dirfd);
+	if (lock >= 0 && f->kmod)
+		remove_stale_temporaries_at(dirfd, f->name, policy_text_ok);
+	r = classify_at(rootfd, dirfd, f, &found);
+	if (r == 0) {
+		if (found.state == POLICY_OURS || found.state == POLICY_LINK) {
+			r = remove_file_verified_at(dirfd, f->name, &found.st, found.state == POLICY_OURS ? (f->kmod ? policy_text_ok : NULL) : NULL);
+			if (r == -ENOENT) /* removed concurrently: the state asked for */
+				r = 0;
+		} else if (found.state != POLICY_ABSENT)
+			r = -EFOREIGN_DAXBUS;
+	}
+	dir_unlock(lock);
+	if (r < 0 && r != -EFOREIGN_DAXBUS && r != -ECHANGED_DAXBUS)
+		return r;
+	*ret_found = found;
+	return r;
 }

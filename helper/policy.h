@@ -1,51 +1,73 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The policy files daxbus manages: what they must contain, what is found at
- * their paths, and installing or removing them without ever touching a file
- * that is not ours.
+ * The files daxbus manages: what they must contain, what is found at their
+ * paths, and installing or removing them without ever touching a file that
+ * is not ours.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
 
 /* One file daxbus owns, e.g. etc/modprobe.d/daxctl.conf beneath a root. */
 struct policy_file {
-	const char *dir;     /* relative to the root */
+	const char *dir;  /* relative to the root */
 	const char *name;
-	const char *text;    /* exact content we write */
+	const char *text; /* exact content we write */
+	bool kmod;        /* a modprobe.d file: judged by what kmod reads (kmodconf.h), else byte for byte */
 };
 
+extern const char POLICY_TEXT[];
 extern const struct policy_file POLICY_MODPROBE_ETC;
 extern const struct policy_file POLICY_MODPROBE_RUN;
 extern const struct policy_file POLICY_DRACUT_DROPIN;
-extern const char POLICY_TEXT[];
+extern const struct policy_file POLICY_ITOOLS_DROPIN;
 
 enum policy_state {
 	POLICY_ABSENT,
-	POLICY_OURS,      /* regular file, equivalent content */
-	POLICY_LINK,      /* symlink to an equivalent file inside the root (daxctl's style) */
-	POLICY_FOREIGN,   /* other content, or a link elsewhere (/dev/null masks) */
-	POLICY_NOT_FILE,  /* directory, FIFO, device, socket: never ours */
+	POLICY_OURS,       /* regular file, byte for byte what daxbus writes */
+	POLICY_EQUIVALENT, /* regular file, same directives for kmod, other text (the administrator's) */
+	POLICY_LINK,       /* symlink to an equivalent file inside the root (daxctl's style) */
+	POLICY_FOREIGN,    /* other content, or a link elsewhere (/dev/null masks) */
+	POLICY_NOT_FILE,   /* directory, FIFO, device, socket: never ours */
 };
 
 struct policy_found {
 	enum policy_state state;
 	char link_target[256]; /* for symlinks */
+	struct stat st;        /* the entry itself (not followed), unless absent */
 };
 
-/* Same directives, ignoring comments, blank lines and spacing. */
-bool config_equivalent(const char *a, const char *b);
+/* The policy's text as daxbus writes it?  Byte for byte. */
+bool policy_is_ours(const char *buf, size_t len);
 
 /* Look at F beneath ROOTFD. */
 int policy_classify(int rootfd, const struct policy_file *f, struct policy_found *ret);
 
-/* Write F beneath ROOTFD (creating its directory); -EEXIST if something appeared. */
-int policy_install(int rootfd, const struct policy_file *f);
+/* Does the state count as "the policy is there"? */
+static inline bool policy_in_place(enum policy_state s)
+{
+	return s == POLICY_OURS || s == POLICY_EQUIVALENT || s == POLICY_LINK;
+}
 
-/* Remove F beneath ROOTFD; the caller classified it as ours first. */
-int policy_remove(int rootfd, const struct policy_file *f);
+/*
+ * Make F present beneath ROOTFD, creating its directory; under the directory
+ * lock the path is examined again.  *RET_FOUND is what was there before
+ * (POLICY_ABSENT when this call wrote it).  -EFOREIGN_DAXBUS if something
+ * else is in the way; -ENOENT when the root lacks F's first directory.
+ */
+int policy_install(int rootfd, const struct policy_file *f, struct policy_found *ret_found);
 
-/* "ROOT/DIR/NAME" for messages, without doubled slashes. */
-const char *policy_path(const char *root, const struct policy_file *f);
+/*
+ * Remove F beneath ROOTFD if it is exactly ours (or daxctl's link).  *RET_FOUND
+ * is what was there.  Absent is success; an equivalent file with other text
+ * or anything foreign is -EFOREIGN_DAXBUS; -ECHANGED_DAXBUS if it changed
+ * under us.
+ */
+int policy_remove(int rootfd, const struct policy_file *f, struct policy_found *ret_found);
 
 const char *policy_state_str(enum policy_state s);
+
+/* "ROOT/DIR/NAME" for messages (malloc'ed; never NULL: aborts on lack of memory). */
+char *policy_path(const char *root, const struct policy_file *f);

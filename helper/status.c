@@ -1,20 +1,66 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * status: where a root stands.  The text is for people; --json is a stable
- * interface (schema documented in man/daxbus.8, "version" bumps on change).
+ * daxbus status: where a root stands.  The text is for people; --json is a
+ * stable interface (schema in man/daxbus.8; "version" bumps on an
+ * incompatible change, new keys may be added).
  */
-#include <stdio.h>
-#include <stdlib.h>
+#include <getopt.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
-#include "commands.h"
+#include "chase.h"
+#include "cli.h"
+#include "generator.h"
+#include "json.h"
 #include "kmodq.h"
+#include "log.h"
 #include "modconf.h"
 #include "policy.h"
-#include "rootdir.h"
 #include "sysfs.h"
 #include "util.h"
+
+enum { OPT_KVER = 0x100, OPT_JSON };
+
+static int parse(int argc, char *argv[], struct cli_args *a)
+{
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "kver", required_argument, NULL, OPT_KVER },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{},
+	};
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "hr:", options, NULL)) != -1) {
+		r = cli_common_option(&VERB_STATUS, c, argv, a);
+		if (r != 0) {
+			if (r == 1)
+				continue;
+			return r;
+		}
+		if (c == OPT_KVER) {
+			if (!*optarg || strchr(optarg, '/') || streq(optarg, "..") || streq(optarg, "."))
+				return cli_usage_error("status ", "--kver '%s' is not a kernel release", optarg);
+			a->kver = optarg;
+		} else if (c == OPT_JSON)
+			a->json = true;
+	}
+	if (optind < argc)
+		return cli_usage_error("status ", "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/* Everything status reports, gathered before anything is printed. */
+struct report {
+	const char *root;
+	bool live;
+	struct kernel_facts k;
+	struct modconf m;
+	struct policy_found dracut_dropin, itools_dropin;
+	struct generators gen;
+	struct dax_live l;
+};
 
 static bool is_host_root(int rootfd)
 {
@@ -23,43 +69,14 @@ static bool is_host_root(int rootfd)
 	return fstat(rootfd, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-static void json_str(const char *s)
-{
-	if (!s) {
-		fputs("null", stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-static void json_names(char names[][64], unsigned n)
-{
-	putchar('[');
-	for (unsigned i = 0; i < n; i++) {
-		if (i)
-			putchar(',');
-		json_str(names[i]);
-	}
-	putchar(']');
-}
-
 static const char *conf_role(const struct modconf_entry *e)
 {
 	if (e->hidden_by)
 		return "hidden";
-	if (!e->content)
+	if (e->is_link && streq(e->link_target, "/dev/null"))
 		return "masked";
+	if (!e->content)
+		return "unreadable";
 	return "effective";
 }
 
@@ -71,87 +88,107 @@ static const char *policy_summary(const struct modconf *m, const char **ret_wher
 	*ret_where = e ? e->dir : NULL;
 	if (!e)
 		return "absent";
-	if (!e->content)
+	if (e->is_link && streq(e->link_target, "/dev/null"))
 		return "masked";
-	return config_equivalent(e->content, POLICY_TEXT) ? (streq(e->dir, "run/modprobe.d") ? "runtime" : "enabled")
-							  : "foreign";
+	if (!e->content)
+		return "unreadable";
+	if (!e->is_policy)
+		return "foreign";
+	return streq(e->dir, "run/modprobe.d") ? "runtime" : "enabled";
 }
 
-static void print_json(const char *root, bool live, const struct kernel_facts *k, const struct modconf *m,
-		       const struct policy_found *dropin, const struct dax_live *l)
+static bool shown(const struct modconf_entry *e)
 {
-	const char *where;
-	const char *summary = policy_summary(m, &where);
-	bool first = true;
+	return streq(e->name, "daxctl.conf") || e->mentions_dax;
+}
 
-	printf("{\"version\":1,\"root\":");
-	json_str(root);
-	printf(",\"live\":%s,\"kernel\":{\"release\":", live ? "true" : "false");
-	json_str(k->kver[0] ? k->kver : NULL);
-	printf(",\"modules\":%s,\"index\":%s,\"kind\":", k->have_tree ? "true" : "false",
-	       k->have_index ? "true" : "false");
-	json_str(kernel_kind(k));
-	printf(",\"policy_needed\":%s,\"dax_pmem_compat\":", kernel_needs_policy(k) ? "true" : "false");
-	json_str(mod_presence_str(k->compat));
-	printf(",\"dax_pmem\":");
-	json_str(mod_presence_str(k->dax_pmem));
-	printf(",\"device_dax\":");
-	json_str(mod_presence_str(k->device_dax));
-	printf("},\"resolution\":{\"modalias\":\"" ND_DAX_MODALIAS "\",\"modules\":");
-	json_names((char (*)[64])k->resolved, k->n_resolved);
-	printf(",\"blacklisted\":");
-	json_names((char (*)[64])k->blocked, k->n_blocked);
-	printf("},\"policy\":{\"state\":");
-	json_str(summary);
-	printf(",\"effective\":");
-	if (where) {
-		char p[300];
+static void json_names(struct json *j, const char *key, char names[][64], unsigned n)
+{
+	json_array_begin(j, key);
+	for (unsigned i = 0; i < n; i++)
+		json_string(j, NULL, names[i]);
+	json_array_end(j);
+}
 
-		snprintf(p, sizeof(p), "/%s/daxctl.conf", where);
-		json_str(p);
-	} else
-		json_str(NULL);
-	printf(",\"dracut_dropin\":");
-	json_str(policy_state_str(dropin->state));
-	printf(",\"files\":[");
-	for (unsigned i = 0; i < m->n; i++) {
-		const struct modconf_entry *e = &m->e[i];
+static void print_json(const struct report *s)
+{
+	const char *where, *summary = policy_summary(&s->m, &where);
+	char path[300];
+	struct json j;
+
+	json_init(&j, stdout);
+	json_object_begin(&j, NULL);
+	json_int(&j, "version", 1);
+	json_string(&j, "root", s->root);
+	json_bool(&j, "live", s->live);
+
+	json_object_begin(&j, "kernel");
+	json_string(&j, "release", s->k.kver[0] ? s->k.kver : NULL);
+	json_bool(&j, "modules", s->k.have_tree);
+	json_bool(&j, "index", s->k.have_index && s->k.index_error == 0);
+	json_string(&j, "index_error", s->k.index_error < 0 ? errmsg(s->k.index_error) : NULL);
+	json_string(&j, "kind", kernel_kind(&s->k));
+	json_bool(&j, "policy_needed", kernel_needs_policy(&s->k));
+	json_string(&j, "dax_pmem_compat", mod_presence_str(s->k.compat));
+	json_string(&j, "dax_pmem", mod_presence_str(s->k.dax_pmem));
+	json_string(&j, "device_dax", mod_presence_str(s->k.device_dax));
+	json_object_end(&j);
+
+	json_object_begin(&j, "resolution");
+	json_string(&j, "modalias", ND_DAX_MODALIAS);
+	json_names(&j, "modules", (char (*)[64])s->k.resolved, s->k.n_resolved);
+	json_names(&j, "blacklisted", (char (*)[64])s->k.blocked, s->k.n_blocked);
+	json_object_end(&j);
+
+	json_object_begin(&j, "policy");
+	json_string(&j, "state", summary);
+	snprintf(path, sizeof(path), "/%s/daxctl.conf", where ? where : "");
+	json_string(&j, "effective", where ? path : NULL);
+	json_string(&j, "dracut_dropin", policy_state_str(s->dracut_dropin.state));
+	json_array_begin(&j, "files");
+	for (unsigned i = 0; i < s->m.n; i++) {
+		const struct modconf_entry *e = &s->m.e[i];
 		char p[600];
 
-		if (!streq(e->name, "daxctl.conf") && !e->mentions_dax)
+		if (!shown(e))
 			continue;
-		if (!first)
-			putchar(',');
-		first = false;
 		snprintf(p, sizeof(p), "/%s/%s", e->dir, e->name);
-		printf("{\"path\":");
-		json_str(p);
-		printf(",\"role\":");
-		json_str(conf_role(e));
-		printf(",\"link\":");
-		json_str(e->is_link ? e->link_target : NULL);
-		printf(",\"is_policy\":%s}", e->content && config_equivalent(e->content, POLICY_TEXT) ? "true" : "false");
+		json_object_begin(&j, NULL);
+		json_string(&j, "path", p);
+		json_string(&j, "role", conf_role(e));
+		json_string(&j, "link", e->is_link ? e->link_target : NULL);
+		json_bool(&j, "is_policy", e->is_policy);
+		json_object_end(&j);
 	}
-	printf("]}");
-	if (live) {
-		printf(",\"devices\":{\"model\":");
-		json_str(sysfs_model(l));
-		printf(",\"class_dax\":");
-		json_names((char (*)[64])l->class_dax, l->n_class);
-		printf(",\"bus_dax\":");
-		json_names((char (*)[64])l->bus_dax, l->n_bus);
-		printf(",\"nd_dax\":[");
-		for (unsigned i = 0; i < l->n_nd; i++) {
-			printf("%s{\"device\":", i ? "," : "");
-			json_str(l->nd_dax[i]);
-			printf(",\"driver\":");
-			json_str(l->nd_driver[i][0] ? l->nd_driver[i] : NULL);
-			putchar('}');
+	json_array_end(&j);
+	json_object_end(&j);
+
+	json_object_begin(&j, "initramfs");
+	json_bool(&j, "dracut", s->gen.dracut);
+	json_bool(&j, "dracut_module", s->gen.dracut_module);
+	json_string(&j, "dracut_opt_in", policy_state_str(s->dracut_dropin.state));
+	json_bool(&j, "initramfs_tools", s->gen.itools);
+	json_bool(&j, "initramfs_tools_hook", s->gen.itools_hook);
+	json_string(&j, "initramfs_tools_opt_in", policy_state_str(s->itools_dropin.state));
+	json_object_end(&j);
+
+	if (s->live) {
+		json_object_begin(&j, "devices");
+		json_string(&j, "model", sysfs_model(&s->l));
+		json_names(&j, "class_dax", (char (*)[64])s->l.class_dax, s->l.n_class);
+		json_names(&j, "bus_dax", (char (*)[64])s->l.bus_dax, s->l.n_bus);
+		json_array_begin(&j, "nd_dax");
+		for (unsigned i = 0; i < s->l.n_nd; i++) {
+			json_object_begin(&j, NULL);
+			json_string(&j, "device", s->l.nd_dax[i]);
+			json_string(&j, "driver", s->l.nd_driver[i][0] ? s->l.nd_driver[i] : NULL);
+			json_object_end(&j);
 		}
-		printf("]}");
+		json_array_end(&j);
+		json_object_end(&j);
 	} else
-		printf(",\"devices\":null");
-	printf("}\n");
+		json_null(&j, "devices");
+	json_object_end(&j);
 }
 
 static void print_names(const char *label, char names[][64], unsigned n)
@@ -164,69 +201,77 @@ static void print_names(const char *label, char names[][64], unsigned n)
 	putchar('\n');
 }
 
-static void print_text(const char *root, bool live, const struct kernel_facts *k, const struct modconf *m,
-		       const struct policy_found *dropin, const struct dax_live *l)
+static const char *opt_in_text(const struct policy_found *f)
 {
-	const char *where;
-	const char *summary = policy_summary(m, &where);
-	unsigned shown = 0;
+	return policy_in_place(f->state) ? "opted in" : f->state == POLICY_ABSENT ? "not opted in" : "foreign drop-in in the way";
+}
 
-	printf("root: %s%s\n", root, live ? " (running system)" : "");
-	printf("kernel: %s\n", k->kver[0] ? k->kver : "(none found)");
-	printf("  kind:                  %s (%s)\n", kernel_kind(k), kernel_kind_text(k));
-	if (k->have_index) {
-		printf("  dax_pmem_compat:       %s\n", mod_presence_str(k->compat));
-		printf("  dax_pmem:              %s\n", mod_presence_str(k->dax_pmem));
-		print_names(ND_DAX_MODALIAS " loads:", (char (*)[64])k->resolved, k->n_resolved);
-		if (k->n_blocked)
-			print_names("blacklisted:", (char (*)[64])k->blocked, k->n_blocked);
+static void print_text(const struct report *s)
+{
+	const char *where, *summary = policy_summary(&s->m, &where);
+	unsigned count = 0;
+
+	printf("root: %s%s\n", s->root, s->live ? " (running system)" : "");
+	printf("kernel: %s\n", s->k.kver[0] ? s->k.kver : "(none found)");
+	printf("  kind:                  %s (%s%s%s)\n", kernel_kind(&s->k), kernel_kind_text(&s->k),
+	       s->k.index_error < 0 ? ": " : "", s->k.index_error < 0 ? errmsg(s->k.index_error) : "");
+	if (s->k.have_index && s->k.index_error == 0) {
+		printf("  dax_pmem_compat:       %s\n", mod_presence_str(s->k.compat));
+		printf("  dax_pmem:              %s\n", mod_presence_str(s->k.dax_pmem));
+		print_names(ND_DAX_MODALIAS " loads:", (char (*)[64])s->k.resolved, s->k.n_resolved);
+		if (s->k.n_blocked)
+			print_names("blacklisted:", (char (*)[64])s->k.blocked, s->k.n_blocked);
 	}
 	printf("policy: %s", summary);
 	if (where)
 		printf(" (/%s/daxctl.conf)", where);
 	putchar('\n');
-	for (unsigned i = 0; i < m->n; i++) {
-		const struct modconf_entry *e = &m->e[i];
+	for (unsigned i = 0; i < s->m.n; i++) {
+		const struct modconf_entry *e = &s->m.e[i];
 
-		if (!streq(e->name, "daxctl.conf") && !e->mentions_dax)
+		if (!shown(e))
 			continue;
-		shown++;
-		printf("  /%s/%s: %s%s%s%s%s\n", e->dir, e->name, conf_role(e),
-		       e->hidden_by ? " by /" : "", e->hidden_by ? e->hidden_by : "",
-		       e->content && config_equivalent(e->content, POLICY_TEXT) ? ", the daxbus policy" : "",
+		count++;
+		printf("  /%s/%s: %s%s%s%s%s\n", e->dir, e->name, conf_role(e), e->hidden_by ? " by /" : "",
+		       e->hidden_by ? e->hidden_by : "", e->is_policy ? ", the daxbus policy" : "",
 		       e->is_link ? ", a link" : "");
 	}
-	if (!shown)
+	if (!count)
 		printf("  no modprobe.d file mentions device-DAX\n");
-	printf("dracut drop-in: %s\n", dropin->state == POLICY_ABSENT ? "absent" : policy_state_str(dropin->state));
-	if (live) {
-		printf("devices: %s model\n", sysfs_model(l));
-		print_names("/sys/class/dax:", (char (*)[64])l->class_dax, l->n_class);
-		print_names("/sys/bus/dax/devices:", (char (*)[64])l->bus_dax, l->n_bus);
-		for (unsigned i = 0; i < l->n_nd; i++)
-			printf("  nd device %-11s bound to %s\n", l->nd_dax[i], l->nd_driver[i][0] ? l->nd_driver[i] : "(none)");
+	printf("dracut drop-in: %s\n", policy_state_str(s->dracut_dropin.state));
+	printf("initramfs: ");
+	if (!s->gen.dracut && !s->gen.itools)
+		printf("no generator found (neither dracut nor initramfs-tools)\n");
+	if (s->gen.dracut)
+		printf("%sdracut, %s%s\n", "", opt_in_text(&s->dracut_dropin),
+		       s->gen.dracut_module ? "" : " (daxbus's dracut module is not installed)");
+	if (s->gen.itools)
+		printf("%sinitramfs-tools, %s%s\n", s->gen.dracut ? "           " : "", opt_in_text(&s->itools_dropin),
+		       s->gen.itools_hook ? "" : " (daxbus's initramfs-tools hook is not installed)");
+	if (s->live) {
+		printf("devices: %s model\n", sysfs_model(&s->l));
+		print_names("/sys/class/dax:", (char (*)[64])s->l.class_dax, s->l.n_class);
+		print_names("/sys/bus/dax/devices:", (char (*)[64])s->l.bus_dax, s->l.n_bus);
+		for (unsigned i = 0; i < s->l.n_nd; i++)
+			printf("  nd device %-11s bound to %s\n", s->l.nd_dax[i], s->l.nd_driver[i][0] ? s->l.nd_driver[i] : "(none)");
 	}
 }
 
-int cmd_status(const char *root, const char *kver_opt, bool json)
+static int run(const struct cli_args *a)
 {
 	_cleanup_close_ int rootfd = -1, conffd = -1;
-	struct kernel_facts k = { 0 };
-	struct modconf m = { 0 };
-	struct policy_found dropin = { 0 };
-	struct dax_live l = { 0 };
+	struct report s = { .root = a->root };
 	char kver[256] = "";
-	bool live;
 	int r;
 
-	r = open_root_or_log(root, &rootfd);
+	r = cli_open_root(a->root, &rootfd);
 	if (r < 0)
 		return r;
-	live = is_host_root(rootfd);
+	s.live = is_host_root(rootfd);
 
-	if (kver_opt)
-		snprintf(kver, sizeof(kver), "%s", kver_opt);
-	else if (live) {
+	if (a->kver)
+		snprintf(kver, sizeof(kver), "%s", a->kver);
+	else if (s.live) {
 		struct utsname u;
 
 		if (uname(&u) == 0)
@@ -234,34 +279,42 @@ int cmd_status(const char *root, const char *kver_opt, bool json)
 	} else if (kmodq_newest_kver(rootfd, kver, sizeof(kver)) < 0)
 		kver[0] = '\0';
 
-	r = modconf_scan(rootfd, &m);
-	if (r < 0) {
-		log_error("cannot read the modprobe.d directories of %s: %s", root, strerror(-r));
-		return r;
-	}
-	r = modconf_memfd(&m, &conffd);
+	r = modconf_scan(rootfd, &s.m);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the modprobe.d directories of %s: %m", a->root);
+	r = modconf_memfd(&s.m, &conffd);
 	if (r >= 0 && kver[0])
-		r = kmodq_inspect(rootfd, kver, conffd, &k);
+		r = kmodq_inspect(rootfd, kver, conffd, &s.k);
 	if (r < 0) {
-		log_error("cannot query the module tree of %s for %s: %s", root, kver, strerror(-r));
-		modconf_free(&m);
-		return r;
+		modconf_free(&s.m);
+		return log_error_errno(r, "cannot query the module tree of %s for %s: %m", a->root, kver);
 	}
-	if (kver_opt && !k.have_tree) {
-		log_error("%s/lib/modules/%s: no such module tree", streq(root, "/") ? "" : root, kver);
-		modconf_free(&m);
-		return -ENOENT;
+	if (a->kver && !s.k.have_tree) {
+		modconf_free(&s.m);
+		return log_error_errno(ENOENT, "%s/lib/modules/%s: no such module tree", streq(a->root, "/") ? "" : a->root, kver);
 	}
-	(void)policy_classify(rootfd, &POLICY_DRACUT_DROPIN, &dropin);
-	if (live)
-		sysfs_read_dax("/sys", &l);
+	(void)policy_classify(rootfd, &POLICY_DRACUT_DROPIN, &s.dracut_dropin);
+	(void)policy_classify(rootfd, &POLICY_ITOOLS_DROPIN, &s.itools_dropin);
+	(void)generators_detect(rootfd, &s.gen);
+	if (s.live)
+		sysfs_read_dax("/sys", &s.l);
 
-	if (json)
-		print_json(root, live, &k, &m, &dropin, &l);
+	if (a->json)
+		print_json(&s);
 	else
-		print_text(root, live, &k, &m, &dropin, &l);
-	modconf_free(&m);
+		print_text(&s);
+	modconf_free(&s.m);
 	if (fflush(stdout) != 0 || ferror(stdout))
-		return -EIO;
+		return log_error_errno(errno ? errno : EIO, "cannot write the status to standard output: %m");
+	if (s.k.index_error < 0)
+		return log_error_errno(s.k.index_error, "the module index of %s for %s could not be used: %m", a->root, kver);
 	return 0;
 }
+
+const struct verb VERB_STATUS = {
+	.name = "status",
+	.synopsis = "[--root DIR] [--kver VERSION] [--json]",
+	.help = "kernel kind, effective policy, what nd:t7 loads, initramfs opt-in, live devices",
+	.parse = parse,
+	.run = run,
+};

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,6 +37,13 @@ static inline bool startswith(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+static inline bool endswith(const char *s, const char *suffix)
+{
+	size_t l = strlen(s), n = strlen(suffix);
+
+	return l >= n && memcmp(s + l - n, suffix, n) == 0;
+}
+
 /* Hand an fd to the caller, so the cleanup handler does not close it. */
 static inline int take_fd(int *fd)
 {
@@ -43,10 +52,13 @@ static inline int take_fd(int *fd)
 	return r;
 }
 
-/* log.c: one line per message; to stderr, or to /dev/kmsg in the initramfs. */
-enum log_target { LOG_STDERR, LOG_KMSG };
-void log_set_target(enum log_target t);
-void log_set_quiet(bool quiet);
-void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Hand a pointer to the caller, likewise. */
+#define TAKE_PTR(p)                        \
+	({                                 \
+		__typeof__(p) _p = (p);    \
+		(p) = NULL;                \
+		_p;                        \
+	})
+
+/* "ROOT/REL" for messages: no doubled slash, "/" as root adds nothing. */
+char *path_join_root(const char *root, const char *rel);
