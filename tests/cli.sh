@@ -29,9 +29,22 @@ setup() {
 		escape) mkdir -p "$root/etc" "$OUT"; ln -s "$OUT" "$root/etc/modprobe.d" ;;
 		escape-rel) mkdir -p "$root/etc" "$OUT"; ln -s ../../out "$root/etc/modprobe.d" ;;
 		inroot-link) mkdir -p "$root/etc" "$root/usr/lib/modprobe.d"; ln -s /usr/lib/modprobe.d "$root/etc/modprobe.d" ;;
+		crlf) mkdir -p "$root/etc/modprobe.d"; sed 's/$/\r/' "$POLICY_FILE" >"$root/etc/modprobe.d/daxctl.conf" ;;
+		comment-joins) mkdir -p "$root/etc/modprobe.d"
+			printf 'blacklist dax_pmem_compat\n# opted in \\\nalias nd:t7* dax_pmem\n' >"$root/etc/modprobe.d/daxctl.conf" ;;
+		nul-more) mkdir -p "$root/etc/modprobe.d"
+			{ cat "$POLICY_FILE"; printf '\0\nblacklist dax_pmem\n'; } >"$root/etc/modprobe.d/daxctl.conf" ;;
+		kmod-same) mkdir -p "$root/etc/modprobe.d"
+			printf 'alias\tnd:t7*   dax-pmem ignored-word\nblacklist dax-pmem-compat\nbogus directive\n' >"$root/etc/modprobe.d/daxctl.conf" ;;
+		stale-temp) mkdir -p "$root/etc/modprobe.d"; echo partial >"$root/etc/modprobe.d/.#daxctl.conf.daxbus" ;;
+		stale-rm) mkdir -p "$root/etc/modprobe.d"; cp "$POLICY_FILE" "$root/etc/modprobe.d/.#daxctl.conf.daxbus-rm" ;;
+		stale-rm-foreign) mkdir -p "$root/etc/modprobe.d"; printf '%s' "$FOREIGN_TEXT" >"$root/etc/modprobe.d/.#daxctl.conf.daxbus-rm" ;;
+		mkinitramfs) mkdir -p "$root/usr/sbin"; : >"$root/usr/sbin/mkinitramfs" ;;
+		dracut-bin) mkdir -p "$root/usr/bin"; : >"$root/usr/bin/dracut" ;;
+		itools-dropin) mkdir -p "$root/etc/initramfs-tools/conf.d"; cp "$ITOOLS_DROPIN_FILE" "$root/etc/initramfs-tools/conf.d/daxbus" ;;
 		run) mkdir -p "$root/run" ;;
 		run-policy) mkdir -p "$root/run/modprobe.d"; cp "$POLICY_FILE" "$root/run/modprobe.d/daxctl.conf" ;;
-		dropin) mkdir -p "$root/etc/dracut.conf.d"; printf '%s' "$DROPIN_TEXT" >"$root/etc/dracut.conf.d/daxbus.conf" ;;
+		dropin) mkdir -p "$root/etc/dracut.conf.d"; cp "$DROPIN_FILE" "$root/etc/dracut.conf.d/daxbus.conf" ;;
 		foreign-dropin) mkdir -p "$root/etc/dracut.conf.d"; echo 'add_dracutmodules+=" daxbus lvm "' >"$root/etc/dracut.conf.d/daxbus.conf" ;;
 		*) echo "cli.sh: unknown setup word $w" >&2; return 1 ;;
 		esac
@@ -72,6 +85,23 @@ disable: foreign drop-in | policy foreign-dropin | disable --root ROOT | 1 | ref
 disable: FIFO | fifo | disable --root ROOT | 1 | is not a regular file | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf p
 disable: runtime | policy run-policy | disable --root ROOT --runtime | 0 | removed ROOT/run/modprobe.d/daxctl.conf | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =policy;run d755;run/modprobe.d d755
 disable: runtime absent | run | disable --root ROOT --runtime | 0 | not present | run d755
+CRLF line ends are not the policy (kmod reads "dax_pmem\r") | crlf | enable --root ROOT | 1 | exists with other content | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =sha:SETUP
+a comment ending in a backslash swallows the alias | comment-joins | enable --root ROOT | 1 | exists with other content | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =sha:SETUP
+directives after a NUL byte count | nul-more | enable --root ROOT | 1 | exists with other content | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =sha:SETUP
+disable keeps a file with directives after a NUL | nul-more | disable --root ROOT | 1 | refusing to remove | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =sha:SETUP
+same directives as kmod reads them (tabs, dashes, extra words) | kmod-same | enable --root ROOT | 0 | already in place | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =sha:SETUP
+disable: same directives, other text: the administrator's | policy-commented | disable --root ROOT | 1 | has the policy's directives but not daxbus's text | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =sha:397fc0ce5f64
+runtime policy hidden by a foreign /etc file: refused | foreign run | enable --root ROOT --runtime | 1 | hides any runtime policy | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =foreign;run d755
+runtime policy hidden by a /dev/null mask: refused | devnull run | enable --root ROOT --runtime | 1 | hides any runtime policy | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf l -> /dev/null;run d755
+stale temporary of a killed run is replaced | stale-temp | enable --root ROOT | 0 | installed | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =policy
+disable cleans a killed run's removal temporary | policy stale-rm | disable --root ROOT | 0 | removed ROOT/etc/modprobe.d/daxctl.conf | etc d755;etc/modprobe.d d755
+disable keeps a removal temporary that is not ours | policy stale-rm-foreign | disable --root ROOT | 1 | that is not daxbus's is in the way | etc d755;etc/modprobe.d d755;etc/modprobe.d/.#daxctl.conf.daxbus-rm f644 =foreign;etc/modprobe.d/daxctl.conf f644 =policy
+--initramfs without a generator: refused | etc | enable --root ROOT --initramfs | 1 | has neither dracut nor initramfs-tools | etc d755
+--initramfs on an initramfs-tools root | etc mkinitramfs | enable --root ROOT --initramfs | 0 | initramfs generator of ROOT: initramfs-tools | etc d755;etc/initramfs-tools d755;etc/initramfs-tools/conf.d d755;etc/initramfs-tools/conf.d/daxbus f644 =itools;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =policy;usr d755;usr/sbin d755;usr/sbin/mkinitramfs f644 =sha:e3b0c44298fc
+--initramfs on a dracut root | etc dracut-bin | enable --root ROOT --initramfs | 0 | initramfs generator of ROOT: dracut | etc d755;etc/dracut.conf.d d755;etc/dracut.conf.d/daxbus.conf f644 =dropin;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =policy;usr d755;usr/bin d755;usr/bin/dracut f644 =sha:e3b0c44298fc
+disable --initramfs takes the initramfs-tools opt-in back | policy itools-dropin | disable --root ROOT --initramfs | 0 | removed ROOT/etc/initramfs-tools/conf.d/daxbus | etc d755;etc/initramfs-tools d755;etc/initramfs-tools/conf.d d755;etc/modprobe.d d755
+usage: disable --runtime with --dracut | etc | disable --root ROOT --runtime --dracut | 2 | cannot be combined | etc d755
+usage: -r without a value | etc | enable -r | 2 | -r needs a directory | etc d755
 usage: no command | etc | | 2 | missing command | etc d755
 usage: unknown command | etc | frobnicate --root ROOT | 2 | unknown command 'frobnicate' | etc d755
 usage: option of another command | etc | enable --root ROOT --json | 2 | enable does not take --json | etc d755
@@ -99,6 +129,9 @@ run_case() {
 	args=${args//ROOT/$root}
 	want_msg=${want_msg//ROOT/$root}
 	want_tree=${want_tree//OUT/$OUT}
+	# "=sha:SETUP": the file as the setup made it, which must be left unchanged
+	[[ $want_tree == *=sha:SETUP* ]] &&
+		want_tree=${want_tree//=sha:SETUP/$(content_ref "$root/etc/modprobe.d/daxctl.conf")}
 	# shellcheck disable=SC2086
 	if [ -n "$ro" ]; then
 		out=$(unshare -m sh -c 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"' \

@@ -12,7 +12,7 @@ t_require unshare mount findmnt
 mkinitrd_tree() {
 	local root=$1 proc=$2 baked=$3 sys=$4 w
 	mkdir -p "$root/proc" "$root/run" "$root/etc" "$root/sysroot"
-	printf '%s\n' "$proc" >"$root/proc/cmdline"
+	printf '%b\n' "$proc" >"$root/proc/cmdline"
 	if [ -n "$baked" ] && [ "$baked" != - ]; then
 		mkdir -p "$root/etc/cmdline.d"
 		printf '%s\n' "$baked" >"$root/etc/cmdline.d/50-baked.conf"
@@ -27,6 +27,12 @@ mkinitrd_tree() {
 		selinux) mkdir -p "$root/sysroot/etc/selinux"; echo SELINUX=enforcing >"$root/sysroot/etc/selinux/config" ;;
 		runforeign) mkdir -p "$root/run/modprobe.d"; printf '%s' "$FOREIGN_TEXT" >"$root/run/modprobe.d/daxctl.conf" ;;
 		nosysroot) rmdir "$root/sysroot" ;;
+		cmdline-dir) mkdir -p "$root/etc/cmdline.d/x.conf" ;;
+		cmdline-fifo) mkfifo "$root/etc/cmdline" ;;
+		cmdline-loop) mkdir -p "$root/etc/cmdline.d"; ln -s y.conf "$root/etc/cmdline.d/y.conf" ;;
+		cmdline-dev) mknod "$root/etc/cmdline" c 1 5 ;;
+		cmdline-big) mkdir -p "$root/etc/cmdline.d"; head -c 100000 /dev/zero | tr '\0' x >"$root/etc/cmdline.d/big.conf" ;;
+		run-optout) mkdir -p "$root/run/initramfs/cmdline.d"; echo rd.daxbus=0 >"$root/run/initramfs/cmdline.d/o.conf" ;;
 		-) ;;
 		*) echo "initrd.sh: unknown word $w" >&2; return 1 ;;
 		esac
@@ -66,8 +72,19 @@ early: rd.daxbus=0 | early | ro rd.daxbus=0 | - | etc | rw | 0 | disabled by rd.
 early: rd.daxbus=0 baked into etc/cmdline.d | early | ro | rd.daxbus=0 | etc | rw | 0 | disabled by rd.daxbus=0 | | etc d755 | rw
 early: /proc/cmdline overrides the baked value | early | rd.daxbus=1 | rd.daxbus=0 | etc | rw | 0 | runtime policy installed | modprobe.d d755;modprobe.d/daxctl.conf f644 =policy | etc d755 | rw
 early: quoted value | early | rd.daxbus="0" | - | etc | rw | 0 | disabled by rd.daxbus=0 | | etc d755 | rw
-early: bad value warns, default applies | early | rd.daxbus=maybe | - | etc | rw | 0 | ignoring rd.daxbus=maybe: not a boolean | modprobe.d d755;modprobe.d/daxctl.conf f644 =policy | etc d755 | rw
+early: odd value warns, taken as true like getargbool | early | rd.daxbus=maybe | - | etc | rw | 0 | rd.daxbus=maybe: dracut reads any value but 0, no and off as true | modprobe.d d755;modprobe.d/daxctl.conf f644 =policy | etc d755 | rw
 early: foreign runtime file left alone | early | ro | - | etc runforeign | rw | 1 | is not the daxbus policy; left alone | modprobe.d d755;modprobe.d/daxctl.conf f644 =foreign | etc d755 | rw
+early: a directory among cmdline.d's files does not lose /proc/cmdline | early | rd.daxbus=0 | - | etc cmdline-dir | rw | 0 | disabled by rd.daxbus=0 | | etc d755 | rw
+early: a FIFO at etc/cmdline is skipped, not waited for | early | rd.daxbus=0 | - | etc cmdline-fifo | rw | 0 | kernel command line source /etc/cmdline skipped | | etc d755 | rw
+early: a symlink loop in cmdline.d is skipped | early | rd.daxbus=0 | - | etc cmdline-loop | rw | 0 | disabled by rd.daxbus=0 | | etc d755 | rw
+early: a device node at etc/cmdline is skipped | early | rd.daxbus=0 | - | etc cmdline-dev | rw | 0 | skipped: not a regular file | | etc d755 | rw
+early: an oversized cmdline.d file is skipped | early | rd.daxbus=0 | - | etc cmdline-big | rw | 0 | skipped: File too large | | etc d755 | rw
+early: dracut-ng's run/initramfs/cmdline.d is read | early | ro | - | etc run-optout | rw | 0 | disabled by rd.daxbus=0 | initramfs d755;initramfs/cmdline.d d755;initramfs/cmdline.d/o.conf f644 =sha:SETUP | etc d755 | rw
+early: vertical tab separates words, as in the kernel | early | ro\vrd.daxbus=0 | - | etc | rw | 0 | disabled by rd.daxbus=0 | | etc d755 | rw
+early: a quote left open runs to the end | early | ro rd.daxbus="0 | - | etc | rw | 0 | disabled by rd.daxbus=0 | | etc d755 | rw
+early: the last occurrence wins | early | rd.daxbus=0 rd.daxbus=1 | - | etc | rw | 0 | runtime policy installed | modprobe.d d755;modprobe.d/daxctl.conf f644 =policy | etc d755 | rw
+early: empty value is true, as dracut-getarg | early | rd.daxbus= | - | etc | rw | 0 | runtime policy installed | modprobe.d d755;modprobe.d/daxctl.conf f644 =policy | etc d755 | rw
+root: OSTree with a bad cmdline.d source still leaves the root alone | root | ro ostree=/ostree/x | - | etc cmdline-dir | rw | 0 | OSTree deployment | | etc d755 | rw
 root: writable sysroot | root | rw | - | etc | rw | 0 | policy persisted in | | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =policy | rw
 root: read-only bind mount, restored | root | ro | - | etc | ro-bind | 0 | remounted SYSROOT read-only again | | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =policy | ro
 root: read-only super block, restored | root | ro | - | etc | ro-super | 0 | remounted SYSROOT read-write for the write | | etc d755;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =policy | ro
@@ -96,6 +113,7 @@ while IFS='|' read -r name step proc baked sys mnt want_rc want_msg want_run wan
 	left=$(sed -n 's/^sysroot=//p' <<<"$out")
 	[ -n "$left" ] || left=-
 	got_run=$(manifest "$root/run")
+	[[ $want_run == *=sha:SETUP* ]] && want_run=${want_run//=sha:SETUP/=sha:$(printf 'rd.daxbus=0\n' | sha256sum | cut -c1-12)}
 	got_sys=$( [ -d "$root.after" ] && manifest "$root.after")
 	if [ "$rc" != "$want_rc" ]; then
 		fail "$name" "exit $rc, expected $want_rc" "$out"

@@ -102,4 +102,81 @@ else
 	fail "status --kver missing" "rc=$rc $out"
 fi
 rm -rf "$dir"
+
+# Module trees nobody should trust: status never hangs, never reads outside
+# the root, and says when the index cannot be used (exit 1) instead of
+# answering confidently.
+# name | setup | exit | message part (or kind=...)
+HOSTILE=$(cat <<'TABLE'
+FIFO in place of modules.dep.bin | fifo-dep | 1 | module index of
+FIFO in place of modules.symbols.bin | fifo-symbols | 1 | not a regular file
+index file is an absolute symlink (to the host's) | abs-link-index | 1 | not a regular file
+empty index files | empty-index | 1 | module index missing, empty or corrupt
+tree is an absolute symlink resolved inside the root | inroot-tree-link | 0 | kind=compat
+tree is an absolute symlink to nothing inside the root (the host has it) | host-tree-link | 1 | no such module tree
+TABLE
+)
+while IFS='|' read -r name setup want_rc want; do
+	name=$(trim "$name"); setup=$(trim "$setup"); want_rc=$(trim "$want_rc"); want=$(trim "$want")
+	dir=$(t_tmp kmod)
+	mkdir -p "$dir/lib/modules" "$dir/etc"
+	tree=$dir/lib/modules/$K510
+	cp -al "${trees[$K510]}/lib/modules/$K510" "$tree"
+	case $setup in
+	fifo-dep) rm -f "$tree/modules.dep.bin"; mkfifo "$tree/modules.dep.bin" ;;
+	fifo-symbols) rm -f "$tree/modules.symbols.bin"; mkfifo "$tree/modules.symbols.bin" ;;
+	abs-link-index) rm -f "$tree/modules.alias.bin"; ln -s "${trees[$K510]}/lib/modules/$K510/modules.alias.bin" "$tree/modules.alias.bin" ;;
+	empty-index) for f in "$tree"/modules.*.bin; do rm -f "$f"; : >"$f"; done ;;
+	inroot-tree-link) mkdir -p "$dir/opt"; mv "$tree" "$dir/opt/tree"; ln -s /opt/tree "$tree" ;;
+	host-tree-link) rm -rf "$tree"; ln -s "${trees[$K510]}/lib/modules/$K510" "$tree" ;;
+	esac
+	out=$(timeout 20 "$DAXBUS" status --root "$dir" --kver "$K510" --json 2>&1)
+	rc=$?
+	kind=$(json_get '["kernel"]["kind"]' <<<"$(grep '^{' <<<"$out")" 2>/dev/null)
+	if [ "$rc" = 124 ]; then
+		fail "$name" "status hung (killed after 20 s)"
+	elif [ "$rc" != "$want_rc" ]; then
+		fail "$name" "exit $rc, expected $want_rc" "$out"
+	elif [[ $want == kind=* ]] && [ "kind=$kind" != "$want" ]; then
+		fail "$name" "kind=$kind, expected $want" "$out"
+	elif [[ $want != kind=* ]] && [[ $out != *"$want"* ]]; then
+		fail "$name" "output lacks: $want" "$out"
+	else
+		pass "hostile tree: $name"
+	fi
+	rm -rf "$dir"
+done <<<"$HOSTILE"
+
+# Corrupt indexes: a few bytes of real depmod output flipped.  kmod 30 crashed
+# or grew without bound on some of these; daxbus isolates libkmod, so every
+# run must end by itself within its limits, with 0 or 1, never a signal.
+n=${KMOD_CORRUPT_TRIES:-20}
+bad=0
+why=()
+for ((i = 1; i <= n; i++)); do
+	dir=$(t_tmp kmod)
+	mkdir -p "$dir/lib/modules" "$dir/etc"
+	tree=$dir/lib/modules/$K510
+	cp -al "${trees[$K510]}/lib/modules/$K510" "$tree"
+	for f in modules.dep.bin modules.alias.bin modules.symbols.bin; do
+		cp --remove-destination "${trees[$K510]}/lib/modules/$K510/$f" "$tree/$f"
+		size=$(stat -c %s "$tree/$f")
+		for ((j = 0; j < 4; j++)); do
+			printf '%b' "\\x$(printf %02x $((RANDOM % 256)))" |
+				dd of="$tree/$f" bs=1 seek=$(( (RANDOM * 32768 + RANDOM) % size )) conv=notrunc status=none
+		done
+	done
+	timeout 30 "$DAXBUS" status --root "$dir" --kver "$K510" >/dev/null 2>&1
+	rc=$?
+	if [ "$rc" != 0 ] && [ "$rc" != 1 ]; then
+		bad=$((bad + 1))
+		why+=("try $i: exit $rc")
+	fi
+	rm -rf "$dir"
+done
+if [ "$bad" = 0 ]; then
+	pass "corrupt indexes: $n trees with flipped bytes, every status ended with 0 or 1"
+else
+	fail "corrupt indexes: $bad of $n ended badly" "${why[@]}"
+fi
 t_done

@@ -6,7 +6,7 @@
 
 # Usage: dracut_base_dir [MODULE_DIR]  -> prints the directory
 # Without MODULE_DIR the module comes from the working tree, with the built
-# helper and the policy beside it; with MODULE_DIR (an installed 50daxbus, as
+# helper beside it; with MODULE_DIR (an installed 50daxbus, as
 # `make install DESTDIR=...` lays it out) that directory is used as it is.
 # The module is put in afresh on every call.
 dracut_base_dir() {
@@ -27,7 +27,6 @@ dracut_base_dir() {
 		mkdir -p "$mod"
 		cp "$T_TOP"/dracut/50daxbus/* "$mod/"
 		cp "$DAXBUS" "$mod/daxbus"
-		cp "$POLICY_FILE" "$mod/daxctl.conf"
 	fi
 	echo "$base"
 }

@@ -7,8 +7,10 @@ T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DAXBUS=${DAXBUS:-$T_TOP/build/daxbus}
 POLICY_FILE=$T_TOP/modprobe.d/daxctl.conf
 T_WORK=${T_WORK:-$T_TOP/build/tests}
+# The product texts, from the files that hold them (never retyped here).
+DROPIN_FILE=$T_TOP/dracut/daxbus.conf
+ITOOLS_DROPIN_FILE=$T_TOP/initramfs-tools/conf.d/daxbus
 FOREIGN_TEXT=$'options dax_pmem foo=1\n'
-DROPIN_TEXT=$'# written by daxbus enable --dracut: include the daxbus module in every initramfs\nadd_dracutmodules+=" daxbus "\n'
 t_passed=0
 t_failed=0
 
@@ -53,7 +55,8 @@ content_ref() {
 	local f=$1
 	if cmp -s "$f" "$POLICY_FILE"; then echo "=policy"
 	elif cmp -s "$f" <(printf '%s' "$FOREIGN_TEXT"); then echo "=foreign"
-	elif cmp -s "$f" <(printf '%s' "$DROPIN_TEXT"); then echo "=dropin"
+	elif cmp -s "$f" "$DROPIN_FILE"; then echo "=dropin"
+	elif cmp -s "$f" "$ITOOLS_DROPIN_FILE"; then echo "=itools"
 	else echo "=sha:$(sha256sum <"$f" | cut -c1-12)"
 	fi
 }
