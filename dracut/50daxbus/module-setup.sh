@@ -5,8 +5,9 @@
 #   early  before udevd starts: policy into /run/modprobe.d (this boot, both
 #          in the initramfs and, since /run survives switch-root, in the root)
 #   root   after /sysroot is mounted: policy persisted into the root's /etc
-# Nothing DAX-specific is baked into the image's own configuration, so
-# rd.daxbus=0 on the kernel command line can always opt out.
+# Nothing DAX-specific is baked into the image's own configuration (the
+# helper carries the policy text compiled in), so rd.daxbus=0 on the kernel
+# command line can always opt out.
 
 # moddir, initdir and systemdsystemunitdir are set by dracut for every module.
 # shellcheck disable=SC2154
@@ -14,10 +15,6 @@
 # Opt-in only: included when asked for (--add daxbus, add_dracutmodules).
 check() {
     return 255
-}
-
-depends() {
-    return 0
 }
 
 # Where the helper is: an explicit DAXBUS_HELPER, one shipped next to this
@@ -30,16 +27,8 @@ _daxbus_find_helper() {
     find_binary daxbus
 }
 
-_daxbus_find_policy() {
-    local _p
-    for _p in "${DAXBUS_POLICY:-}" "$moddir/daxctl.conf" "@DATADIR@/daxbus/daxctl.conf"; do
-        [[ -n $_p && -r $_p ]] && { echo "$_p"; return 0; }
-    done
-    return 1
-}
-
 install() {
-    local _helper _policy
+    local _helper
 
     if ! _helper=$(_daxbus_find_helper) || [[ -z $_helper ]]; then
         dfatal "daxbus: the daxbus helper was not found (install it, or set DAXBUS_HELPER)"
@@ -47,19 +36,12 @@ install() {
     fi
     # The helper is static by design: inst_simple, no library resolution.
     inst_simple "$_helper" /usr/sbin/daxbus
-    if _policy=$(_daxbus_find_policy); then
-        inst_simple "$_policy" /usr/share/daxbus/daxctl.conf
-    fi
 
     if dracut_module_included "systemd"; then
         inst_simple "$moddir/daxbus-early.service" "$systemdsystemunitdir/daxbus-early.service"
         inst_simple "$moddir/daxbus-root.service" "$systemdsystemunitdir/daxbus-root.service"
-        mkdir -p "$initdir$systemdsystemunitdir/sysinit.target.wants" \
-            "$initdir$systemdsystemunitdir/initrd.target.wants"
-        ln_r "$systemdsystemunitdir/daxbus-early.service" \
-            "$systemdsystemunitdir/sysinit.target.wants/daxbus-early.service"
-        ln_r "$systemdsystemunitdir/daxbus-root.service" \
-            "$systemdsystemunitdir/initrd.target.wants/daxbus-root.service"
+        $SYSTEMCTL -q --root "$initdir" add-wants sysinit.target daxbus-early.service
+        $SYSTEMCTL -q --root "$initdir" add-wants initrd.target daxbus-root.service
     else
         # Early in pre-udev, ahead of the stock hooks (30 and later).
         inst_hook pre-udev 05 "$moddir/daxbus-early-hook.sh"
