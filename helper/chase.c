@@ -37,7 +37,7 @@ bool chase_uses_openat2(void)
 
 int root_open(const char *path, int *ret_fd)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
@@ -96,7 +96,7 @@ static int try_openat2(int rootfd, const char *path, int flags, int *ret_fd, int
 
 /* The ancestors of the current directory, root first; ".." pops. */
 struct walk {
-	int fd[PATH_MAX / 2];
+	int fd[256];
 	unsigned n;
 };
 
@@ -115,22 +115,16 @@ static void walk_free(struct walk *w)
 static int walk_beneath(int rootfd, const char *path, unsigned chase_flags, int flags, int *ret_fd)
 {
 	_cleanup_free_ char *todo = NULL;
-	struct walk *w;
+	struct walk ws, *w = &ws;
 	unsigned links = 0;
 	int r = 0;
 
 	todo = strdup(path);
-	w = malloc(sizeof(*w));
-	if (!todo || !w) {
-		free(w);
+	if (!todo)
 		return -ENOMEM;
-	}
-	w->n = 0;
-	w->fd[0] = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-	if (w->fd[0] < 0) {
-		free(w);
+	w->fd[0] = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (w->fd[0] < 0)
 		return -errno;
-	}
 	w->n = 1;
 
 	for (;;) {
@@ -258,8 +252,46 @@ static int walk_beneath(int rootfd, const char *path, unsigned chase_flags, int 
 		memmove(todo, rest, strlen(rest) + 1);
 	}
 	walk_free(w);
-	free(w);
 	return r;
+}
+
+/*
+ * CHASE_MKDIR where openat2 works: open the parent (creating it the same
+ * way), make the last component, sync the parent, open what we made without
+ * following anything.  Nothing is created directly beneath the root.
+ */
+static int mkdir_beneath(int rootfd, const char *path, int flags, int *ret_fd)
+{
+	_cleanup_free_ char *parent = strdup(path);
+	_cleanup_close_ int pfd = -1;
+	char *slash, *name;
+	int fd, r;
+
+	if (!parent)
+		return -ENOMEM;
+	slash = strrchr(parent, '/');
+	while (slash && slash[1] == '\0') { /* trailing slashes */
+		*slash = '\0';
+		slash = strrchr(parent, '/');
+	}
+	if (!slash)
+		return -ENOENT;
+	*slash = '\0';
+	name = slash + 1;
+	if (streq(name, ".") || streq(name, ".."))
+		return -ENOENT;
+	r = chase_open(rootfd, parent, CHASE_MKDIR, O_RDONLY, &pfd);
+	if (r < 0)
+		return r;
+	if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (fsync(pfd) < 0)
+		return -errno;
+	fd = openat(pfd, name, (flags & ~O_CREAT) | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTDIR : -errno;
+	*ret_fd = fd;
+	return 0;
 }
 
 int chase_open(int rootfd, const char *path, unsigned chase_flags, int open_flags, int *ret_fd)
@@ -277,9 +309,9 @@ int chase_open(int rootfd, const char *path, unsigned chase_flags, int open_flag
 			*ret_fd = fd;
 			return 0;
 		}
-		/* creating directories is the walk's job; everything else is final */
 		if (r != -ENOENT || !(chase_flags & CHASE_MKDIR))
 			return r;
+		return mkdir_beneath(rootfd, path, flags, ret_fd);
 	}
 	return walk_beneath(rootfd, path, chase_flags, flags, ret_fd);
 }

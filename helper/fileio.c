@@ -21,7 +21,8 @@
 int read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len)
 {
 	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
+	char small[4096];
+	size_t len = 0, size = 0;
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
@@ -30,13 +31,31 @@ int read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len)
 		return -ENOTREG_DAXBUS;
 	if ((uint64_t)st.st_size > max)
 		return -EFBIG;
-	/* procfs files say 0 bytes; read until EOF, one byte over the limit at most */
-	buf = malloc(max + 2);
-	if (!buf)
-		return -ENOMEM;
+	/* procfs files say 0 bytes: read until EOF, at most one byte over the limit;
+	 * small files (all of ours) go through the stack, then get an exact buffer */
 	for (;;) {
-		ssize_t n = read(fd, buf + len, max + 1 - len);
+		char *dst = buf ? buf : small;
+		size_t room = buf ? size - 1 - len : sizeof(small) - 1 - len;
+		ssize_t n;
 
+		if (room == 0) {
+			size_t nsize = buf ? size * 2 : sizeof(small) * 2;
+			char *nb;
+
+			if (nsize > max + 2)
+				nsize = max + 2;
+			if (nsize <= len + 1)
+				return -EFBIG;
+			nb = realloc(buf, nsize);
+			if (!nb)
+				return -ENOMEM;
+			if (!buf)
+				memcpy(nb, small, len);
+			buf = nb;
+			size = nsize;
+			continue;
+		}
+		n = read(fd, dst + len, room);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -47,6 +66,12 @@ int read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len)
 		len += (size_t)n;
 		if (len > max)
 			return -EFBIG;
+	}
+	if (!buf) {
+		buf = malloc(len + 1);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, small, len);
 	}
 	buf[len] = '\0';
 	*ret_buf = TAKE_PTR(buf);
@@ -79,23 +104,16 @@ int read_file_beneath(int rootfd, const char *path, size_t max, char **ret_buf, 
 
 int dir_lock(int dirfd)
 {
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			close(fd);
+	while (flock(dirfd, LOCK_EX) < 0)
+		if (errno != EINTR)
 			return -1;
-		}
-	}
-	return fd;
+	return dirfd;
 }
 
 void dir_unlock(int lockfd)
 {
 	if (lockfd >= 0)
-		close(lockfd); /* closing the only fd drops the flock */
+		(void)flock(lockfd, LOCK_UN);
 }
 
 static int temp_name(char *buf, size_t size, const char *name, const char *suffix)

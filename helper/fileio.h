@@ -22,9 +22,10 @@ int read_file_at(int dirfd, const char *name, size_t max, char **ret_buf, size_t
 int read_file_beneath(int rootfd, const char *path, size_t max, char **ret_buf, size_t *ret_len);
 
 /*
- * Lock DIRFD against other daxbus runs (flock).  While it is held, our own
- * temporary names in that directory are known to be stale.  Returns a lock
- * fd (>= 0), or -1 where the file system cannot lock (we go on unlocked).
+ * Lock DIRFD (opened for reading) against other daxbus runs (flock).  While
+ * it is held, our own temporary names in that directory are known to be
+ * stale.  Returns DIRFD, or -1 where the file system cannot lock (we go on
+ * unlocked).  Closing DIRFD also unlocks.
  */
 int dir_lock(int dirfd);
 void dir_unlock(int lockfd);

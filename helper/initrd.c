@@ -401,8 +401,9 @@ static long elapsed_us(const struct timespec *t0)
 
 static int run(const struct cli_args *a)
 {
-	_cleanup_close_ int rootfd = -1, sysfd = -1;
-	_cleanup_free_ char *cmdline = NULL;
+	/* no cleanup handlers: the process ends right after, every system call counts at boot */
+	int rootfd = -1, sysfd = -1;
+	char *cmdline = NULL;
 	bool early = streq(a->step, "early");
 	struct timespec t0;
 	int r;
@@ -410,7 +411,15 @@ static int run(const struct cli_args *a)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* in the initramfs the kernel log is where people look */
 	log_set_target(a->log < 0 ? LOG_TARGET_KMSG : (enum log_target)a->log);
-	bound_run_time();
+	/*
+	 * The early step only writes to /run: the alarm's default action (the
+	 * end of the process) is all it needs.  The root step may have a root
+	 * to make read-only again, so it gets the handler.
+	 */
+	if (early)
+		alarm(STEP_SECONDS);
+	else
+		bound_run_time();
 
 	r = cli_open_root(a->root, &rootfd);
 	if (r < 0)
@@ -428,7 +437,6 @@ static int run(const struct cli_args *a)
 		else if (sysfd >= 0)
 			log_kernel_kind(sysfd, "root");
 	}
-	alarm(0);
 	log_info("%s step done in %ld us", a->step, elapsed_us(&t0));
 	return r;
 }

@@ -94,9 +94,16 @@ int log_full_errno(int level, int error, const char *fmt, ...)
 			return error;
 		}
 	}
-	/* stderr: also the fallback when /dev/kmsg is missing or refuses us */
-	fprintf(stderr, "daxbus: %s%s\n",
-		level <= LOG_ERR ? "error: " : level == LOG_WARNING ? "warning: " : "", msg);
+	/* stderr, in one write: also the fallback when /dev/kmsg is missing or refuses us */
+	{
+		char line[1100];
+		int n = snprintf(line, sizeof(line), "daxbus: %s%s\n",
+				 level <= LOG_ERR ? "error: " : level == LOG_WARNING ? "warning: " : "", msg);
+
+		if (n > (int)sizeof(line) - 1)
+			n = (int)sizeof(line) - 1;
+		(void)!write(STDERR_FILENO, line, (size_t)n);
+	}
 	errno = saved;
 	return error;
 }

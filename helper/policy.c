@@ -145,7 +145,7 @@ int policy_install(int rootfd, const struct policy_file *f, struct policy_found 
 		}
 	} else if (r == 0 && !policy_in_place(found.state))
 		r = -EFOREIGN_DAXBUS;
-	dir_unlock(lock);
+	(void)lock; /* closing dirfd on return unlocks */
 	if (r < 0 && r != -EFOREIGN_DAXBUS)
 		return r;
 	*ret_found = found;
@@ -177,7 +177,7 @@ int policy_remove(int rootfd, const struct policy_file *f, struct policy_found *
 		} else if (found.state != POLICY_ABSENT)
 			r = -EFOREIGN_DAXBUS;
 	}
-	dir_unlock(lock);
+	(void)lock; /* closing dirfd on return unlocks */
 	if (r < 0 && r != -EFOREIGN_DAXBUS && r != -ECHANGED_DAXBUS)
 		return r;
 	*ret_found = found;
