@@ -68,7 +68,7 @@ fake_run() {
 			;;
 		esac
 	done
-	_fake_mark start "$b"
+	case " $append " in *" mark=job "*) ;; *) _fake_mark start "$b" ;; esac
 	sleep "$s"
 	_fake_mark end "$b"
 	echo fake >"$dir/accel"
@@ -83,6 +83,13 @@ fake_run() {
 		echo "pre=$(boot_disk_ls "$disk" /usr/local/lib/daxbus-guest.pre.d | tr '\n' ' ')"
 		echo "post=$(boot_disk_ls "$disk" /usr/local/lib/daxbus-guest.d | tr '\n' ' ')"
 	} >"$dir/report.txt"
+}
+
+# fake_disk BOOT OUT: the first step of a job, so a job counts as running
+# from here to the end of fake_run (mark=job in APPEND).
+fake_disk() {
+	_fake_mark start "$1"
+	cp "$work/small.img" "$2"
 }
 
 # fake_image OUT TEXT [SECONDS]: a slow image build, logged in builds.
@@ -121,6 +128,8 @@ check_multi() {
 }
 check_nothing() { :; }
 check_never() { seen+=("the thing that was seen"); }
+# shellcheck disable=SC2154 # the point: a variable nobody set
+check_broken() { seen+=("$no_such_variable"); }
 
 # --- helpers for the assertions ----------------------------------------------------
 
@@ -228,7 +237,28 @@ is "boot_disk_ls" "$(boot_disk_ls "$img" /a/b)" c.sh
 boot_disk_rm "$img" /a/b/c.sh
 is "boot_disk_rm" "$(boot_disk_ls "$img" /a/b)" ""
 
-# --- 3. concurrency, dependencies, shared boots, multi-stage disks -------------------
+# --- 3. how many at once ----------------------------------------------------------
+# Jobs counted from their first step (fake_disk) to the end of the boot.
+
+boot_mkfs_tree "$tree" "$work/small.img" 2>/dev/null || fail "mkfs of the small disk" "boot_mkfs_tree failed"
+sched_reset
+for b in j1 j2 j3 j4 j5; do
+	sched_boot "$b" kver=k initrd=file:"$work/plain.img" disk=fn:fake_disk append="sleep=2 mark=job"
+	sched_cell "$b" "$b" check_nothing
+done
+run_sched 2 j1 j2 j3 j4 j5
+is "two boots at once, not more (BOOT_JOBS=2)" "$(cat "$work/max" 2>/dev/null)" 2
+is "all five ran (BOOT_JOBS=2)" "$(grep -c '^cell j[1-5]: PASS' <<<"$out")" 5
+run_sched 1 j1 j2 j3
+is "one boot at a time (BOOT_JOBS=1)" "$(cat "$work/max" 2>/dev/null)" 1
+run_sched 3 j1 j2 j3 j4 j5
+is "three at once with BOOT_JOBS=3" "$(cat "$work/max" 2>/dev/null)" 3
+if [ "$(nproc)" -ge 2 ]; then
+	(unset BOOT_JOBS; sched_run j1 j2 j3) >"$work/out.default" 2>&1
+	if grep -q '^# boot matrix: 3 boots for 3 cells, 2 at a time$' "$work/out.default"; then pass "default: 2 at a time on $(nproc) CPUs"; else fail "default: 2 at a time on $(nproc) CPUs" "$(head -n1 "$work/out.default")"; fi
+fi
+
+# --- 4. dependencies, shared boots, multi-stage disks -------------------------------
 
 sched_reset
 sched_image img-shared fake_image "shared image"
@@ -249,7 +279,7 @@ sched_cell seen-fail s2 check_never
 sched_cell not-asked unused check_nothing
 
 run_sched 2 shared-a shared-b other two-stage multi seen-fail
-is "two boots at once, not more (BOOT_JOBS=2)" "$(cat "$work/max" 2>/dev/null)" 2
+is "never more than two at once (BOOT_JOBS=2)" "$(awk '$1 > 2' "$work/max" 2>/dev/null)" ""
 count "a boot shared by two cells runs once" "start s1" "$ev" 1
 count "every boot runs once" "start chain1" "$ev" 1
 has "first cell of a shared boot: PASS" '^cell shared-a: PASS \(boot s1, [0-9]+\.[0-9] s\)$'
@@ -284,12 +314,10 @@ RUN_IN_COMSUB=1 run_sched 2 shared-a shared-b other two-stage multi seen-fail
 is "inside \$(...): every cell decided" "$(grep -c -E '^cell (shared-a|shared-b|other|two-stage|multi): PASS' <<<"$out")" 5
 hasnt "inside \$(...): no scheduler error" 'sched:|scheduler error'
 
-# BOOT_JOBS=1: one at a time.
 run_sched 1 shared-a other multi
-is "one boot at a time (BOOT_JOBS=1)" "$(cat "$work/max" 2>/dev/null)" 1
 has "BOOT_JOBS=1: cells still decided" '^cell multi: PASS'
 
-# --- 4. an image asked for by two boots at once is built once ----------------------
+# --- 5. an image asked for by two boots at once is built once ----------------------
 
 sched_reset
 sched_image img-slow fake_image "slow image" 1.5
@@ -309,7 +337,7 @@ fi
 run_sched 2 i1
 count "a new run builds the image again" "build $BOOT_DIR/initrd/img-slow.img" "$work/builds" 1
 
-# --- 5. failures --------------------------------------------------------------------
+# --- 6. failures --------------------------------------------------------------------
 
 sched_reset
 sched_image img-broken broken_image
@@ -333,7 +361,8 @@ sched_cell c-img2 b2 check_nothing
 sched_cell c-nodisk nodisk check_nothing
 sched_cell c-ghost ghost check_nothing
 sched_cell c-cycle cyc1 check_nothing
-run_sched 2 c-f1 c-f2 c-f3 c-ok c-both c-img c-img2 c-nodisk c-ghost c-cycle no-such-cell
+sched_cell c-broken ok1 check_broken
+run_sched 2 c-f1 c-f2 c-f3 c-ok c-both c-img c-img2 c-nodisk c-ghost c-cycle c-broken no-such-cell
 has "a failed boot fails its cell, saying why" '^cell c-f1: FAIL boot f1 failed: run: no complete report \(fake failure\) \(boot f1, [0-9.]+ s\)$'
 has "its dependent's cell names the boot it waited for" '^cell c-f2: FAIL boot f2 not run: needs boot f1, which failed \(boot f2, not run\)$'
 has "and the next one names its boot and the cause" '^cell c-f3: FAIL boot f3 not run: needs boot f2, which was not run \(boot f1 failed\) \(boot f3, not run\)$'
@@ -347,11 +376,12 @@ has "a failed disk fails the boot" "^cell c-nodisk: FAIL boot nodisk failed: dis
 has "an undeclared dependency" '^cell c-ghost: FAIL boot ghost not run: needs boot nobody, which failed'
 has "a dependency cycle" '^cell c-cycle: FAIL boot cyc1 .*(cycle|cyc2)'
 has "an unknown cell" '^cell no-such-cell: FAIL unknown cell'
-is "one line per requested cell, failures included" "$(grep -c '^cell ' <<<"$out")" 11
+has "a check that breaks fails its own cell only" '^cell c-broken: FAIL check check_broken did not finish \(status [0-9]+\) \(boot ok1, [0-9.]+ s\)$'
+is "one line per requested cell, failures included" "$(grep -c '^cell ' <<<"$out")" 12
 has "failed boots are counted and timed" '^# boot f1: [0-9.]+ s \(fake, qemu 0\.3 s\) FAILED: run: no complete report'
 has "skipped boots get a line" '^# boot f2: not run: needs boot f1, which failed$'
 # The scheduler's own pass/fail counting (tests/lib/t.sh) sees the failures.
 n=$(grep -c '^not ok - boot cell ' <<<"$out")
-is "every failing cell is counted as a failure" "$n" 10
+is "every failing cell is counted as a failure" "$n" 11
 
 t_done

@@ -135,9 +135,24 @@ BOOT_PRUNE="drivers/gpu drivers/net/wireless drivers/net/ethernet sound drivers/
 boot_log() { echo "boot: $*" >&2; }
 boot_die() { echo "boot: error: $*" >&2; return 1; }
 
-# Seconds since the epoch with millisecond precision, for the phase timings.
-boot_now() { date +%s.%N | cut -c1-14; }
-boot_elapsed() { awk -v a="$1" -v b="$(boot_now)" 'BEGIN { printf "%.1f", b - a }'; }
+# Seconds since the epoch with millisecond precision, for the phase timings
+# (bash's own clock: no process to start, which counts on a busy machine).
+# EPOCHREALTIME's decimal point follows the locale: keep the digits only.
+_boot_ms() {
+	local us=${EPOCHREALTIME//[!0-9]/}
+	echo "${us%???}"
+}
+boot_now() {
+	local ms
+	ms=$(_boot_ms)
+	echo "${ms%???}.${ms: -3}"
+}
+# Seconds since T (from boot_now), one decimal.
+boot_elapsed() {
+	local d
+	d=$(($(_boot_ms) - 10#${1//[!0-9]/}))
+	printf '%d.%d' $((d / 1000)) $((d % 1000 / 100))
+}
 
 # Run "$@" holding build/boot/cache/.NAME.lock, so test scripts may run in
 # parallel: the first builds a cached piece, the others wait and reuse it.

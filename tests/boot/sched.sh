@@ -445,9 +445,21 @@ _sched_decide() {
 	fi
 	b=${_sc_boots[$c]%% *}
 	eval "check=(${_sc_check[$c]})"
-	# shellcheck disable=SC2034 # for the check functions (cells.sh)
-	seen=() cell=$c boot=$b
-	"${check[@]}"
+	# In a subshell, so that a check that trips over `set -u` or exits
+	# fails its own cell, not the whole matrix; seen=() comes back in a file.
+	local f=$BOOT_DIR/.seen.$c
+	# shellcheck disable=SC2034 # cell and boot are for the check functions
+	cell=$c boot=$b
+	if (
+		seen=()
+		"${check[@]}" >&2
+		[ ${#seen[@]} -eq 0 ] || printf '%s\0' "${seen[@]}"
+	) >"$f"; then
+		mapfile -d '' seen <"$f"
+	else
+		seen=("check ${check[0]} did not finish (status $?)")
+	fi
+	rm -f "$f"
 	if [ ${#seen[@]} -eq 0 ]; then
 		echo "cell $c: PASS ($times)"
 		pass "boot cell $c"
