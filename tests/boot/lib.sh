@@ -3,13 +3,25 @@
 # disk with a guest agent, a devdax-converted NVDIMM backing file and
 # initramfs images made with the host's dracut, then boots real Debian kernels
 # and collects the agent's key=value report.  Source it; it does not run
-# anything by itself.
+# anything by itself.  The boot matrix declares its boots and cells with
+# tests/boot/sched.sh (below); these are the pieces it is built from.
 #
 #   boot_deps                          apt-get install what is missing
 #   boot_kernels                       fetch both pinned kernels
 #   boot_rootfs_base                   -> path of the cached root tree
-#   boot_disk_image OUT [EXTRA_DIR]    ext4 image of the root (+ EXTRA_DIR)
-#   boot_mkfs_tree TREE OUT            ext4 image of any tree (mkfs.ext4 -d)
+#   boot_disk_image [--tree TREE] OUT [EXTRA_DIR]
+#                                      ext4 image of the cached root, or of
+#                                      any TREE (e.g. `root_variant dracut`),
+#                                      with EXTRA_DIR's files laid over it
+#   boot_mkfs_tree TREE OUT            ext4 image of a tree as it is
+#   boot_disk_extract DISK PATH OUT    copy a file out of an ext4 image
+#                                      without mounting it, symlinks followed
+#                                      inside the image (/initrd.img,
+#                                      /boot/initrd.img-KVER -> ...)
+#   boot_disk_put DISK SRC PATH        copy a host file into an ext4 image
+#                                      (mode and owner of SRC, parents made)
+#   boot_disk_rm DISK PATH             remove a file from an ext4 image
+#   boot_disk_ls DISK DIR              names in a directory of an ext4 image
 #   boot_nvdimm OUT                    fresh copy of the converted NVDIMM
 #   boot_qemu_probe                    KVM or TCG, decided once per run
 #   boot_initrd OUT KVER [dracut args...]
@@ -18,6 +30,67 @@
 #
 # Everything lands in build/boot/; cached pieces in build/boot/cache/.
 # The guest agent and its report keys: tests/boot/guest/daxbus-guest.
+#
+# Boots, cells and the scheduler (tests/boot/sched.sh, used by cells.sh):
+#
+#   A boot is one QEMU run; its files are build/boot/BOOT/{harness.log,
+#   disk.img,initrd.path,console.log,report.txt,seconds,accel}.  Declare it:
+#     sched_boot BOOT kver=KVER initrd=SPEC disk=SPEC [append="ARGS"]
+#                [after="BOOT..."] [put="SRC:PATH..."] [actions="FILE..."]
+#   initrd=  image:NAME     an image declared with sched_image (below)
+#            disk:PATH      extracted from this boot's own disk, after put=
+#                           and actions= (boot_disk_extract; PATH may be a
+#                           link such as /boot/initrd.img-KVER)
+#            file:PATH      a ready file
+#            fn:FUNC        FUNC BOOT prints the path (built in the job)
+#   disk=    base           copy of the cached root image
+#            tree:DIR       any root tree (boot_disk_image --tree DIR)
+#            treefn:CMD     the tree CMD prints, run in the job (e.g.
+#                           "treefn:root_variant dracut")
+#            after:BOOT2    copy of BOOT2's disk after BOOT2 ran; BOOT2
+#                           becomes a dependency (a failed BOOT2 means this
+#                           boot is not run)
+#            fn:FUNC        FUNC BOOT OUT writes the disk image
+#   after=   more boots that must have run (successfully) first
+#   put=     host files copied into the disk (boot_disk_put), "SRC:PATH"
+#   actions= guest actions, see below; "pre:FILE" for one run before the
+#            report is taken
+#   Everything but the declaration happens inside the boot's background job
+#   (disk, files, initrd, NVDIMM copy, QEMU), logged to harness.log.
+#
+#     sched_image NAME BUILDER [ARGS...]
+#   declares an initramfs image build/boot/initrd/NAME.img, built at most
+#   once per run by `BUILDER OUT ARGS...` when a job first asks for it
+#   (sched_image_path NAME); a second job asking meanwhile waits for it.
+#
+#     sched_cell CELL "BOOT..." CHECK [ARGS...]
+#   declares a verdict: when all of its boots have run, CHECK ARGS... runs in
+#   the main shell with $cell set and $boot the first boot; it records what
+#   differs with `seen+=("...")` (cells.sh's expect helpers do) and may call
+#   `on BOOT` to read another boot's report.  Several cells may name the
+#   same boot; it runs once.
+#
+#     sched_run CELL...   runs the boots those cells need (transitively), at
+#   most BOOT_JOBS at a time (default 2 with two or more CPUs), and prints
+#   one "cell CELL: PASS|FAIL ... (boot BOOT, T s)" line per cell as it is
+#   decided, "# boot BOOT: T s (ACCEL, qemu Q s)" per boot and a final
+#   "# boot matrix: ..." line.
+#
+# Guest actions (multi-stage boots).  A file named by actions= is copied into
+# the disk as /usr/local/lib/daxbus-guest.d/NAME (pre:FILE as
+# /usr/local/lib/daxbus-guest.pre.d/NAME); NAME must end in .sh.  The agent
+# runs them with bash in name order (use NN- prefixes): pre.d ones right
+# after udev settled, before anything is probed (so the report shows their
+# effect), the others at the end of the report.  Their stdout goes into the
+# report verbatim; keys pre.NAME.rc and hook.NAME.rc hold their exit codes.
+# The root is read-write by then, and the agent syncs before the VM powers
+# off, so whatever an action writes is on the disk for a boot declared with
+# disk=after:THIS.  A disk=after: copy starts with both directories emptied:
+# a boot runs exactly the actions it declares.  The pattern "rebuild the
+# initramfs in the guest, then reboot with it":
+#   sched_boot stage1 kver=K initrd=image:plain disk=base \
+#       actions="pre:tests/boot/actions/10-rebuild.sh"
+#   sched_boot stage2 kver=K disk=after:stage1 initrd=disk:/boot/initrd.img-K
 
 DEPS="qemu-system-x86 debootstrap dracut-core kmod cpio e2fsprogs coreutils util-linux dpkg apt debian-archive-keyring"
 
@@ -62,9 +135,24 @@ BOOT_PRUNE="drivers/gpu drivers/net/wireless drivers/net/ethernet sound drivers/
 boot_log() { echo "boot: $*" >&2; }
 boot_die() { echo "boot: error: $*" >&2; return 1; }
 
-# Seconds since the epoch with millisecond precision, for the phase timings.
-boot_now() { date +%s.%N | cut -c1-14; }
-boot_elapsed() { awk -v a="$1" -v b="$(boot_now)" 'BEGIN { printf "%.1f", b - a }'; }
+# Seconds since the epoch with millisecond precision, for the phase timings
+# (bash's own clock: no process to start, which counts on a busy machine).
+# EPOCHREALTIME's decimal point follows the locale: keep the digits only.
+_boot_ms() {
+	local us=${EPOCHREALTIME//[!0-9]/}
+	echo "${us%???}"
+}
+boot_now() {
+	local ms
+	ms=$(_boot_ms)
+	echo "${ms%???}.${ms: -3}"
+}
+# Seconds since T (from boot_now), one decimal.
+boot_elapsed() {
+	local d
+	d=$(($(_boot_ms) - 10#${1//[!0-9]/}))
+	printf '%d.%d' $((d / 1000)) $((d % 1000 / 100))
+}
 
 # Run "$@" holding build/boot/cache/.NAME.lock, so test scripts may run in
 # parallel: the first builds a cached piece, the others wait and reuse it.
@@ -129,7 +217,7 @@ _boot_debootstrap() {
 # Everything stage 2 depends on; a change rebuilds the tree (not stage 1).
 _boot_rootfs_key() {
 	{
-		declare -f _boot_rootfs_configure
+		declare -f _boot_rootfs_configure _boot_install_agent
 		echo "$BOOT_FSTAB $BOOT_PRUNE $BOOT_KVERS"
 		cat "$BOOT_GUEST_SRC/daxbus-guest" "$BOOT_GUEST_SRC/daxbus-guest.service"
 		local k
@@ -137,6 +225,24 @@ _boot_rootfs_key() {
 			stat -c %Y "$BOOT_BUILD/kernels/$k/.complete" 2>/dev/null
 		done
 	} | sha256sum | cut -d' ' -f1
+}
+
+# In a hard-linked copy of a tree: unlink the agent's files before
+# installing them, so the original tree's inodes are never written.
+_boot_replace_agent() {
+	rm -f "$1/usr/local/sbin/daxbus-guest" "$1/etc/systemd/system/daxbus-guest.service" \
+		"$1/etc/systemd/system/multi-user.target.wants/daxbus-guest.service"
+	_boot_install_agent "$1"
+}
+
+# The guest agent, its unit and the action directories, into a tree.
+_boot_install_agent() {
+	local root=$1
+	install -D -m 0755 "$BOOT_GUEST_SRC/daxbus-guest" "$root/usr/local/sbin/daxbus-guest"
+	install -D -m 0644 "$BOOT_GUEST_SRC/daxbus-guest.service" "$root/etc/systemd/system/daxbus-guest.service"
+	mkdir -p "$root/etc/systemd/system/multi-user.target.wants" \
+		"$root/usr/local/lib/daxbus-guest.d" "$root/usr/local/lib/daxbus-guest.pre.d"
+	ln -sf ../daxbus-guest.service "$root/etc/systemd/system/multi-user.target.wants/daxbus-guest.service"
 }
 
 _boot_rootfs_configure() {
@@ -155,10 +261,7 @@ _boot_rootfs_configure() {
 	rm -f "$root"/etc/systemd/system/timers.target.wants/*
 	ln -sf /lib/systemd/system/multi-user.target "$root/etc/systemd/system/default.target"
 
-	install -m 0755 "$BOOT_GUEST_SRC/daxbus-guest" "$root/usr/local/sbin/daxbus-guest"
-	install -m 0644 "$BOOT_GUEST_SRC/daxbus-guest.service" "$root/etc/systemd/system/daxbus-guest.service"
-	ln -sf ../daxbus-guest.service "$root/etc/systemd/system/multi-user.target.wants/daxbus-guest.service"
-	mkdir -p "$root/usr/local/lib/daxbus-guest.d"
+	_boot_install_agent "$root"
 
 	for k in $BOOT_KVERS; do
 		mods=$root/usr/lib/modules/$k
@@ -216,32 +319,182 @@ _boot_base_image() {
 	fi
 }
 
-# OUT gets an ext4 image of the root tree.  Without EXTRA_DIR it is a sparse
-# copy of a cached image; with EXTRA_DIR the files of EXTRA_DIR (paths
-# relative to /) are laid over a hard-linked copy of the tree first.
+# OUT gets an ext4 image of a root tree: the cached root (boot_rootfs_base)
+# unless --tree names another one.  Without EXTRA_DIR the cached root's image
+# is a sparse copy of a cached image; otherwise the files of EXTRA_DIR (paths
+# relative to /) are laid over a hard-linked copy of the tree first.  Any
+# other TREE also gets this tree's guest agent (so an older copy in it cannot
+# change the report); the rest of it (fstab, module trees...) is the tree's
+# business, normally a derivative of boot_rootfs_base.
 boot_disk_image() {
-	local out=${1:?boot_disk_image OUT [EXTRA_DIR]} extra=${2-} root base tmp
-	root=$(boot_rootfs_base) || return 1
-	mkdir -p "$(dirname "$out")"
-	if [ -z "$extra" ]; then
-		base=$BOOT_CACHE/rootfs.img
-		_boot_locked rootfs _boot_base_image "$root" "$base" || return 1
-		rm -f "$out"
-		cp --sparse=always "$base" "$out"
-		return
+	local tree=""
+	if [ "${1-}" = --tree ]; then
+		tree=${2:?boot_disk_image --tree TREE OUT [EXTRA_DIR]}
+		shift 2
+		[ -d "$tree" ] || boot_die "tree '$tree' is not a directory" || return 1
 	fi
-	[ -d "$extra" ] || boot_die "EXTRA_DIR '$extra' is not a directory" || return 1
+	local out=${1:?boot_disk_image [--tree TREE] OUT [EXTRA_DIR]} extra=${2-} base tmp
+	[ -z "$extra" ] || [ -d "$extra" ] || boot_die "EXTRA_DIR '$extra' is not a directory" || return 1
+	mkdir -p "$(dirname "$out")" "$BOOT_DIR"
+	if [ -z "$tree" ]; then
+		tree=$(boot_rootfs_base) || return 1
+		if [ -z "$extra" ]; then
+			base=$BOOT_CACHE/rootfs.img
+			_boot_locked rootfs _boot_base_image "$tree" "$base" || return 1
+			rm -f "$out"
+			cp --sparse=always "$base" "$out"
+			return
+		fi
+	fi
 	tmp=$(mktemp -d "$BOOT_DIR/.overlay.XXXXXX")
 	# Hard links keep the copy cheap; --remove-destination unlinks every
-	# file it replaces, so the cached tree's inodes are never written.
-	if cp -al "$root/." "$tmp/" && cp -a --remove-destination "$extra/." "$tmp/"; then
-		boot_mkfs_tree "$tmp" "$out" || { rm -rf "$tmp"; return 1; }
-	else
-		rm -rf "$tmp"
-		boot_die "overlaying $extra failed"
-		return 1
+	# file it replaces, so the tree's inodes are never written.
+	local ok=1
+	cp -al "$tree/." "$tmp/" || ok=0
+	if [ "$ok" = 1 ] && [ "$tree" != "$BOOT_CACHE/rootfs" ]; then
+		_boot_replace_agent "$tmp" || ok=0
 	fi
+	if [ "$ok" = 1 ] && [ -n "$extra" ]; then
+		cp -a --remove-destination "$extra/." "$tmp/" || ok=0
+	fi
+	[ "$ok" = 1 ] && { boot_mkfs_tree "$tmp" "$out" || ok=0; }
 	rm -rf "$tmp"
+	[ "$ok" = 1 ] || boot_die "disk image of $tree${extra:+ + $extra} failed"
+}
+
+# --- files inside an ext4 image, without mounting it (debugfs) ---------------
+# debugfs exits 0 even when a command fails; errors are lines on stderr other
+# than its version banner, so each call is checked that way.
+
+_boot_debugfs() {
+	local disk=$1 err
+	shift
+	err=$(DEBUGFS_PAGER=__none__ debugfs "$@" "$disk" 2>&1 >/dev/null | grep -v '^debugfs [0-9]')
+	[ -z "$err" ] || { echo "$err" >&2; return 1; }
+}
+
+# Type of PATH in the image: regular, directory, symlink, ... or "missing".
+# Intermediate symlinks are followed by debugfs itself.
+_boot_disk_type() {
+	local t
+	t=$(DEBUGFS_PAGER=__none__ debugfs -R "stat \"$2\"" "$1" 2>/dev/null | sed -n 's/^Inode: [0-9]*  *Type: \([a-z]*\).*/\1/p')
+	echo "${t:-missing}"
+}
+
+_boot_disk_readlink() {
+	local disk=$1 path=$2 info
+	info=$(DEBUGFS_PAGER=__none__ debugfs -R "stat \"$path\"" "$disk" 2>/dev/null)
+	case $info in
+	*'Fast link dest: "'*)
+		info=${info#*Fast link dest: \"}
+		printf '%s\n' "${info%%\"*}"
+		;;
+	*) DEBUGFS_PAGER=__none__ debugfs -R "cat \"$path\"" "$disk" 2>/dev/null ;;
+	esac
+}
+
+_boot_disk_path_ok() {
+	case $1 in
+	/*) ;;
+	*) boot_die "$1: not an absolute path" || return 1 ;;
+	esac
+	case $1 in
+	*'"'* | *$'\n'* | *' '*) boot_die "$1: blanks and quotes are not supported in image paths" ;;
+	esac
+}
+
+# Resolve PATH to a path without symlinks inside the image DISK, one
+# component at a time like a chroot would (absolute targets mean the image's
+# root, ".." stops at it).  Prints the path; fails on a dangling link.
+_boot_disk_resolve() {
+	local disk=$1 resolved="" c t hops=0
+	local -a rest
+	IFS=/ read -r -a rest <<<"$2"
+	while [ ${#rest[@]} -gt 0 ]; do
+		c=${rest[0]}
+		rest=("${rest[@]:1}")
+		case $c in
+		'' | .) continue ;;
+		..) resolved=${resolved%/*}; continue ;;
+		esac
+		case $(_boot_disk_type "$disk" "$resolved/$c") in
+		missing) boot_die "$disk: no $resolved/$c (resolving $2)"; return 1 ;;
+		symlink)
+			hops=$((hops + 1))
+			[ "$hops" -le 40 ] || boot_die "$disk: too many links resolving $2" || return 1
+			t=$(_boot_disk_readlink "$disk" "$resolved/$c")
+			[ -n "$t" ] || boot_die "$disk: unreadable link $resolved/$c" || return 1
+			[ "${t#/}" != "$t" ] && resolved=""
+			local -a more
+			IFS=/ read -r -a more <<<"$t"
+			rest=("${more[@]}" "${rest[@]}")
+			;;
+		*) resolved=$resolved/$c ;;
+		esac
+	done
+	echo "${resolved:-/}"
+}
+
+boot_disk_extract() {
+	local disk=${1:?boot_disk_extract DISK PATH OUT} path=${2:?boot_disk_extract DISK PATH OUT} out=${3:?boot_disk_extract DISK PATH OUT} real
+	[ -f "$disk" ] || boot_die "no disk image $disk" || return 1
+	_boot_disk_path_ok "$path" || return 1
+	real=$(_boot_disk_resolve "$disk" "$path") || return 1
+	[ "$(_boot_disk_type "$disk" "$real")" = regular ] || boot_die "$disk: $path ($real) is not a regular file" || return 1
+	mkdir -p "$(dirname "$out")"
+	rm -f "$out.tmp"
+	if _boot_debugfs "$disk" -R "dump \"$real\" \"$out.tmp\"" && [ -f "$out.tmp" ]; then
+		mv "$out.tmp" "$out"
+	else
+		rm -f "$out.tmp"
+		boot_die "$disk: dumping $real failed"
+	fi
+}
+
+# Names in directory PATH of the image, one a line (none if it is missing).
+boot_disk_ls() {
+	local disk=${1:?boot_disk_ls DISK PATH} path=${2:?boot_disk_ls DISK PATH}
+	_boot_disk_path_ok "$path" || return 1
+	[ "$(_boot_disk_type "$disk" "$path")" = directory ] || return 0
+	# -p: /inode/mode/uid/gid/name/size/ per entry
+	DEBUGFS_PAGER=__none__ debugfs -R "ls -p \"$path\"" "$disk" 2>/dev/null |
+		awk -F/ 'NF >= 7 && $6 != "." && $6 != ".." { print $6 }'
+}
+
+boot_disk_rm() {
+	local disk=${1:?boot_disk_rm DISK PATH} path=${2:?boot_disk_rm DISK PATH}
+	_boot_disk_path_ok "$path" || return 1
+	case $(_boot_disk_type "$disk" "$path") in
+	missing) return 0 ;;
+	directory) boot_die "$disk: $path is a directory" ;;
+	*) _boot_debugfs "$disk" -w -R "rm \"$path\"" ;;
+	esac
+}
+
+boot_disk_put() {
+	local disk=${1:?boot_disk_put DISK SRC PATH} src=${2:?boot_disk_put DISK SRC PATH} path=${3:?boot_disk_put DISK SRC PATH}
+	local dir="" c size
+	local -a parts
+	_boot_disk_path_ok "$path" || return 1
+	[ -f "$src" ] || boot_die "boot_disk_put: no file $src" || return 1
+	[ -f "$disk" ] || boot_die "no disk image $disk" || return 1
+	# One debugfs run: parents (those that exist complain), the old file
+	# (may not exist), the new one; then check what is there.
+	IFS=/ read -r -a parts <<<"${path%/*}"
+	{
+		for c in "${parts[@]}"; do
+			[ -n "$c" ] || continue
+			dir=$dir/$c
+			echo "mkdir \"$dir\""
+		done
+		echo "rm \"$path\""
+		echo "write \"$src\" \"$path\""
+	} | DEBUGFS_PAGER=__none__ debugfs -w -f - "$disk" >/dev/null 2>&1
+	size=$(DEBUGFS_PAGER=__none__ debugfs -R "stat \"$path\"" "$disk" 2>/dev/null | awk '
+		/^Inode:/ { type = $4 }
+		/^User:/ { for (i = 1; i < NF; i++) if ($i == "Size:") size = $(i + 1) }
+		END { if (type == "regular") print size }')
+	[ "$size" = "$(stat -c %s "$src")" ] || boot_die "$disk: writing $path failed"
 }
 
 # Decide KVM vs TCG with one short boot of the 5.10 kernel with no root: it
@@ -345,7 +598,7 @@ boot_run() {
 	# Only this boot's outputs are removed: callers may keep their disk and
 	# NVDIMM copies in the same directory.
 	mkdir -p "$dir"
-	rm -f "$dir"/{console.log,report.raw,report.txt,qemu.log,qemu.cmd,seconds}
+	rm -f "$dir"/{console.log,report.raw,report.txt,qemu.log,qemu.cmd,seconds,accel}
 	local cmd
 	# shellcheck disable=SC2206,SC2054 # accel is a list of options; commas are QEMU's
 	cmd=(qemu-system-x86_64 $accel
@@ -358,6 +611,10 @@ boot_run() {
 		-nographic -monitor none -nic none -no-reboot
 		-serial "file:$dir/console.log" -serial "file:$dir/report.raw")
 	printf '%q ' "${cmd[@]}" >"$dir/qemu.cmd"
+	case $accel in
+	*kvm*) echo kvm >"$dir/accel" ;;
+	*) echo tcg >"$dir/accel" ;;
+	esac
 	t0=$(boot_now)
 	timeout -k 10 "$limit" "${cmd[@]}" </dev/null >"$dir/qemu.log" 2>&1 || rc=$?
 	boot_elapsed "$t0" >"$dir/seconds"
