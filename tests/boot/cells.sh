@@ -134,13 +134,14 @@ fresh() {
 
 # One boot per cell so far, named after it (build/boot/CELL/report.txt).
 fresh compat-baseline kver="$K510" initrd="image:plain-$K510" append="$APPEND_DEBUG"
-fresh initramfs-bus kver="$K510" initrd="image:daxbus-in-$K510" append="$APPEND_DEBUG"
-fresh firstboot-systemd kver="$K510" initrd="image:daxbus-out-$K510-systemd" append="$APPEND_DEBUG"
-fresh firstboot-shell kver="$K510" initrd="image:daxbus-out-$K510-shell" append="$APPEND_DEBUG"
+# rd.daxbus.debug: the steps also log what the kernel's module tree says
+fresh initramfs-bus kver="$K510" initrd="image:daxbus-in-$K510" append="$APPEND_DEBUG rd.daxbus.debug"
+fresh firstboot-systemd kver="$K510" initrd="image:daxbus-out-$K510-systemd" append="$APPEND_DEBUG rd.daxbus.debug"
+fresh firstboot-shell kver="$K510" initrd="image:daxbus-out-$K510-shell" append="$APPEND_DEBUG rd.daxbus.debug"
 fresh optout kver="$K510" initrd="image:daxbus-out-$K510-systemd" append="rd.daxbus=0"
 # The disk firstboot-shell left behind, booted again without daxbus.
 sched_boot second-boot kver="$K510" initrd="image:plain-$K510" disk=after:firstboot-shell
-fresh bus-only-61 kver="$K61" initrd="image:daxbus-$K61"
+fresh bus-only-61 kver="$K61" initrd="image:daxbus-$K61" append="rd.daxbus.debug"
 sched_boot installer kver="$K510" disk=fn:installer_disk initrd=fn:installer_initrd
 fresh ostree kver="$K510" initrd="image:daxbus-out-$K510-systemd" append="ostree=/ostree/boot.1/debian/0"
 fresh crashing-helper-systemd kver="$K510" initrd="image:crashing-$K510-systemd"
@@ -182,7 +183,7 @@ check_initramfs_bus() {
 	expect_loaded_in dax_pmem initramfs
 	expect_kmsg "daxbus: runtime policy installed in /run/modprobe.d/daxctl.conf"
 	expect_kmsg "daxbus: kernel $K510 in the initramfs: compat"
-	expect_kmsg "daxbus: nd:t7 now resolves to dax_pmem in the initramfs"
+	expect_kmsg "daxbus: nd:t7 resolves to dax_pmem with the initramfs's configuration"
 	expect conf./run/modprobe.d/daxctl.conf "file:$POLICY_SHA"
 	expect conf./etc/modprobe.d/daxctl.conf "file:$POLICY_SHA"
 }
