@@ -10,6 +10,7 @@
 # into them.  Source after tests/boot/lib.sh.
 #
 #   itools_root            -> path of the cached tree
+#   itools_root_copy DST   a private copy of it to change and build in
 #   itools_chroot ROOT CMD...   run CMD in ROOT with /proc, /sys, /dev
 #                               mounted in a private mount namespace
 #
@@ -30,6 +31,20 @@ itools_chroot() {
 		exec chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 			DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"
 	' sh "$root" "$@"
+}
+
+# /usr (the bulk) is hard-linked: tools that change it (dpkg, depmod, make
+# install) replace files rather than write into them.  /etc, /var and /boot
+# are real copies: update-initramfs rewrites its state file in
+# /var/lib/initramfs-tools in place, and the tests edit /etc.
+itools_root_copy() {
+	local dst=$1 src
+	src=$(itools_root) || return 1
+	rm -rf "$dst"
+	mkdir -p "$dst"
+	cp -al "$src/." "$dst/" || return 1
+	rm -rf "${dst:?}/etc" "${dst:?}/var" "${dst:?}/boot" "$dst/.key"
+	cp -a "$src/etc" "$src/var" "$src/boot" "$dst/"
 }
 
 _itools_deb() {
