@@ -72,15 +72,15 @@ install: $(B)/daxbus
 	sed -e 's|@SBINDIR@|$(sbindir)|g' -e 's|@DATADIR@|$(datadir)|g' initramfs-tools/hooks/daxbus \
 		> $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/daxbus
 	chmod 0755 $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/daxbus
-	install -D -m 0755 initramfs-tools/scripts/init-top/daxbus $(DESTDIR)$(datadir)/daxbus/initramfs-tools/init-top/daxbus
-	install -D -m 0755 initramfs-tools/scripts/init-bottom/daxbus $(DESTDIR)$(datadir)/daxbus/initramfs-tools/init-bottom/daxbus
+	install -D -m 0755 initramfs-tools/scripts/init-top/daxbus $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-top/daxbus
+	install -D -m 0755 initramfs-tools/scripts/init-bottom/daxbus $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-bottom/daxbus
 	install -D -m 0644 man/initramfs-tools.daxbus.7 $(DESTDIR)$(mandir)/man7/initramfs-tools.daxbus.7
 
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/daxbus $(DESTDIR)$(datadir)/daxbus/daxctl.conf \
 	      $(DESTDIR)$(mandir)/man8/daxbus.8 $(DESTDIR)$(mandir)/man7/dracut.daxbus.7 \
-	      $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/daxbus $(DESTDIR)$(mandir)/man7/initramfs-tools.daxbus.7
-	rm -rf $(DESTDIR)$(datadir)/daxbus/initramfs-tools
+	      $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/daxbus $(DESTDIR)$(mandir)/man7/initramfs-tools.daxbus.7 \
+	      $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-top/daxbus $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-bottom/daxbus
 	rm -rf $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus
 	-rmdir $(DESTDIR)$(datadir)/daxbus
 

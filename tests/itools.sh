@@ -108,6 +108,8 @@ for f in "$SCRIPTS/init-top/daxbus" "$SCRIPTS/init-bottom/daxbus" "$HOOK"; do
 done
 
 # --- 2. the hook's opt-in logic, run by itself in the Debian root -------------
+# It gets a DESTDIR holding initramfs-tools' script tree (ours included), as
+# mkinitramfs prepares it, and must leave exactly our files there or none.
 
 # shellcheck source=boot/lib.sh
 . "$T_TOP/tests/boot/lib.sh"
@@ -154,7 +156,10 @@ TABLE
 while IFS='|' read -r name content want; do
 	name=$(trim "$name"); content=$(trim "$content"); want=$(trim "$want")
 	rm -rf "$root/tmp/hook" "$root/tmp/pwned"
-	mkdir -p "$root/tmp/hook/dest" "$root/tmp/hook/conf/conf.d"
+	mkdir -p "$root/tmp/hook/dest/scripts" "$root/tmp/hook/conf/conf.d"
+	# as mkinitramfs does before it runs the hooks
+	cp -a "$root/usr/share/initramfs-tools/scripts/." "$root/tmp/hook/dest/scripts/"
+	theirs=$(cd "$root/tmp/hook/dest" && find . -type f -o -type l | sed 's|^\./||' | grep -v '/daxbus$' | LC_ALL=C sort)
 	moved=0
 	case $content in
 	"<none>") ;;
@@ -173,7 +178,9 @@ while IFS='|' read -r name content want; do
 		/usr/share/initramfs-tools/hooks/daxbus 2>&1)
 	rc=$?
 	[ "$moved" = 1 ] && mv "$root/tmp/daxbus.away" "$root/usr/sbin/daxbus"
-	got=$(cd "$root/tmp/hook/dest" && find . -type f -o -type l | sed 's|^\./||' | LC_ALL=C sort | tr '\n' ' ')
+	# everything in DESTDIR now but initramfs-tools' own scripts
+	got=$(cd "$root/tmp/hook/dest" && find . -type f -o -type l | sed 's|^\./||' | LC_ALL=C sort |
+		comm -23 - <(printf '%s\n' "$theirs") | tr '\n' ' ')
 	got=${got% }
 	if [ "$want" = yes ]; then expect_files=$DAXBUS_FILES; else expect_files=""; fi
 	if [ "$rc" != 0 ]; then
@@ -264,7 +271,7 @@ if mkimage optin y && mkimage plain n && mkimage optin-klibc y BUSYBOX=n; then
 	fi
 	# The opt-in adds exactly our files and their directories: no libraries.
 	extra=$(comm -13 <(LC_ALL=C sort "$root/tmp/plain.list") <(LC_ALL=C sort "$root/tmp/optin.list") |
-		grep -v -x -e 'usr/share/daxbus' | tr '\n' ' ')
+		grep -v -x -e usr/share -e usr/share/daxbus -e conf/conf.d/daxbus | tr '\n' ' ')
 	if [ "${extra% }" = "$DAXBUS_FILES" ]; then
 		pass "opt-in adds only the daxbus files (no libraries)"
 	else
