@@ -21,7 +21,7 @@ DAXBUS_CELLS_LIB=1
 # shellcheck source=../lib/itools-root.sh
 . "$itools_here/../lib/itools-root.sh"
 
-ITOOLS_CELLS="itools-baseline itools-initramfs-bus itools-firstboot itools-optout itools-default-modules itools-crashing-helper"
+ITOOLS_CELLS="itools-baseline itools-firstboot itools-initramfs-bus itools-optout itools-crashing-helper itools-default-modules"
 # Modules of the NVDIMM chain and the DAX drivers, nd chain first.
 ITOOLS_DAX_MODULES="nfit libnvdimm nd_pmem dax_pmem_core dax_pmem dax_pmem_compat device_dax"
 ITOOLS_OPTIN=$'# written by daxbus enable --initramfs: include daxbus in every initramfs\nDAXBUS=y\n'
@@ -36,54 +36,110 @@ dmesg | sed -n 's/^\[ *\([0-9.]*\)\] .*starting version.*/udevd_start_ts=\1/p' |
 EOF
 }
 
-# itools_tree CELL [OPTIN] -> path of a fresh root tree for CELL with daxbus
-# installed (and opted in when OPTIN=y).  The initramfs is built later by
-# itools_update_initramfs, once the cell has set up its configuration.
-itools_tree() {
-	local c=$1 optin=${2-y} t=$BOOT_DIR/$1/root
-	itools_root_copy "$t" >&2 || return 1
-	if [ "$optin" != none ]; then
-		make -s -C "$BOOT_TOP" install DESTDIR="$t" prefix=/usr >"$BOOT_DIR/$c/install.log" 2>&1 ||
-			{ boot_log "$c: make install failed, see $BOOT_DIR/$c/install.log"; return 1; }
-	fi
-	[ "$optin" = y ] && printf '%s' "$ITOOLS_OPTIN" >"$t/etc/initramfs-tools/conf.d/daxbus"
-	mkdir -p "$t/usr/local/lib/daxbus-guest.d"
-	_itools_guest_hook >"$t/usr/local/lib/daxbus-guest.d/itools.sh"
-	echo "$t"
+# Everything the cells boot is built once per run (BOOT_RUN_ID), under a
+# lock, in $ITOOLS_SHARED; the image builds run in parallel (a Debian 5.10
+# MODULES=most image takes minutes under TCG-level load):
+#   plain/   root without daxbus; initrd.img = update-initramfs -c (baseline)
+#   optin/   root with `make install DESTDIR=<root> prefix=/usr` and the opt-in
+#            file; initrd.img = update-initramfs -c with Debian's defaults,
+#            initrd-dax.img = mkinitramfs with the DAX drivers listed in the
+#            modules file of a copy of /etc/initramfs-tools,
+#            initrd-crash.img = mkinitramfs with DAXBUS_HELPER pointing at a
+#            helper that segfaults
+#   */disk.img   ext4 image of the root (boot_mkfs_tree); cells boot copies
+# Each image has NAME.list (lsinitramfs) and NAME.ORDER.{init-top,init-bottom}.
+ITOOLS_SHARED=$BOOT_DIR/itools-shared
+
+itools_prepare() {
+	_boot_locked itools-shared _itools_prepare
 }
 
-# itools_update_initramfs TREE CELL [update-initramfs args]: the image the
-# root's own initramfs-tools builds; prints its path.
-itools_update_initramfs() {
-	local t=$1 c=$2 img
-	shift 2
-	[ $# -gt 0 ] || set -- -c -k "$ITOOLS_KVER"
-	img=$t/boot/initrd.img-$ITOOLS_KVER
-	itools_chroot "$t" update-initramfs "$@" >"$BOOT_DIR/$c/update-initramfs.log" 2>&1 && [ -s "$img" ] ||
-		{ boot_log "$c: update-initramfs $* failed, see $BOOT_DIR/$c/update-initramfs.log"; return 1; }
-	itools_chroot "$t" lsinitramfs "/boot/initrd.img-$ITOOLS_KVER" >"$BOOT_DIR/$c/initrd.list" 2>/dev/null
-	# The run order fixed in the image (unmkinitramfs is initramfs-tools').
-	rm -rf "$t/tmp/unpacked"
-	if itools_chroot "$t" unmkinitramfs "/boot/initrd.img-$ITOOLS_KVER" /tmp/unpacked 2>/dev/null; then
-		local step
-		for step in init-top init-bottom; do
-			cp "$t/tmp/unpacked/scripts/$step/ORDER" "$BOOT_DIR/$c/ORDER.$step" 2>/dev/null
-		done
-	fi
-	rm -rf "$t/tmp/unpacked"
-	cp "$img" "$BOOT_DIR/$c/initrd.img"
-	echo "$BOOT_DIR/$c/initrd.img"
-}
-
-# itools_boot CELL TREE INITRD [APPEND]: ext4 image of TREE, a fresh NVDIMM, boot
-itools_boot() {
-	local c=$1 t=$2 img=$3 append=${4-} nv=$BOOT_DIR/$1/nvdimm.img
-	boot_mkfs_tree "$t" "$BOOT_DIR/$c/disk.img" >&2 || return 1
-	rm -rf "$t"
-	boot_nvdimm "$nv" >&2 || return 1
-	boot_run "$c" "$ITOOLS_KVER" "$img" "$BOOT_DIR/$c/disk.img" "$nv" "$append" >&2
+_itools_prepare() {
+	local d=$ITOOLS_SHARED
+	[ "$(cat "$d/.run" 2>/dev/null)" = "$BOOT_RUN_ID" ] && return 0
+	rm -rf "$d"
+	mkdir -p "$d"
+	boot_log "itools: building the roots and images (parallel)"
+	_itools_prepare_plain >"$d/plain.log" 2>&1 &
+	local p1=$!
+	_itools_prepare_optin >"$d/optin.log" 2>&1
 	local rc=$?
-	rm -f "$BOOT_DIR/$c/disk.img"
+	wait "$p1" || rc=1
+	if [ "$rc" != 0 ]; then
+		tail -n 15 "$d/plain.log" "$d/optin.log" >&2
+		boot_die "itools: preparing the roots or images failed, see $d/*.log"
+		return 1
+	fi
+	echo "$BOOT_RUN_ID" >"$d/.run"
+}
+
+# _itools_image TREE NAME CMD...: run CMD (builds /boot/NAME.img in TREE),
+# then keep it with its lsinitramfs listing and ORDER files.
+_itools_image() {
+	local t=$1 name=$2 out step
+	shift 2
+	out=$(dirname "$t")/$name
+	itools_chroot "$t" "$@" || return 1
+	[ -s "$t/boot/$name.img" ] || { echo "no /boot/$name.img"; return 1; }
+	itools_chroot "$t" lsinitramfs "/boot/$name.img" >"$out.list" || return 1
+	rm -rf "$t/tmp/$name.d"
+	itools_chroot "$t" unmkinitramfs "/boot/$name.img" "/tmp/$name.d" || return 1
+	for step in init-top init-bottom; do
+		cp "$t/tmp/$name.d/scripts/$step/ORDER" "$out.ORDER.$step" || return 1
+	done
+	rm -rf "$t/tmp/$name.d"
+	mv "$t/boot/$name.img" "$out.img"
+}
+
+_itools_prepare_plain() {
+	local t=$ITOOLS_SHARED/plain/root
+	itools_root_copy "$t" && _itools_guest_hook >"$t/usr/local/lib/daxbus-guest.d/itools.sh" &&
+		_itools_image "$t" initrd sh -c "update-initramfs -c -k $ITOOLS_KVER && mv /boot/initrd.img-$ITOOLS_KVER /boot/initrd.img" &&
+		boot_mkfs_tree "$t" "$ITOOLS_SHARED/plain/disk.img" && rm -rf "$t"
+}
+
+_itools_prepare_optin() {
+	local t=$ITOOLS_SHARED/optin/root m pids=() p rc=0
+	itools_root_copy "$t" || return 1
+	make -s -C "$BOOT_TOP" install DESTDIR="$t" prefix=/usr || return 1
+	printf '%s' "$ITOOLS_OPTIN" >"$t/etc/initramfs-tools/conf.d/daxbus"
+	_itools_guest_hook >"$t/usr/local/lib/daxbus-guest.d/itools.sh"
+	# DAX drivers in the image: the modules file of a private confdir
+	cp -a "$t/etc/initramfs-tools" "$t/tmp/conf-dax"
+	rm -f "$t/tmp/conf-dax/modules"
+	for m in $ITOOLS_DAX_MODULES; do echo "$m"; done >"$t/tmp/conf-dax/modules"
+	printf '#!/bin/sh\n# stands in for a broken helper\nkill -SEGV $$\n' >"$t/tmp/crashing-helper"
+	chmod 0755 "$t/tmp/crashing-helper"
+	_itools_image "$t" initrd sh -c "update-initramfs -c -k $ITOOLS_KVER && mv /boot/initrd.img-$ITOOLS_KVER /boot/initrd.img" &
+	pids+=($!)
+	_itools_image "$t" initrd-dax mkinitramfs -d /tmp/conf-dax -o /boot/initrd-dax.img "$ITOOLS_KVER" &
+	pids+=($!)
+	_itools_image "$t" initrd-crash env DAXBUS_HELPER=/tmp/crashing-helper mkinitramfs -o /boot/initrd-crash.img "$ITOOLS_KVER" &
+	pids+=($!)
+	for p in "${pids[@]}"; do
+		wait "$p" || rc=1
+	done
+	[ "$rc" = 0 ] || return 1
+	grep -q '^MODULES=most$' "$t/etc/initramfs-tools/initramfs.conf" || { echo "not Debian's default MODULES=most"; return 1; }
+	rm -rf "$t/tmp/conf-dax" "$t/tmp/crashing-helper"
+	boot_mkfs_tree "$t" "$ITOOLS_SHARED/optin/disk.img" && rm -rf "$t"
+}
+
+# itools_boot ROOT(plain|optin) IMAGE [APPEND]: boots a copy of that root's
+# disk with that image for $cell; keeps the image's listing and ORDER files
+# in the cell's directory.
+itools_boot() {
+	local which=$1 name=$2 append=${3-} d=$BOOT_DIR/$cell step
+	itools_prepare || return 1
+	cp "$ITOOLS_SHARED/$which/$name.list" "$d/initrd.list" &&
+		for step in init-top init-bottom; do
+			cp "$ITOOLS_SHARED/$which/$name.ORDER.$step" "$d/ORDER.$step" || return 1
+		done &&
+		cp --sparse=always "$ITOOLS_SHARED/$which/disk.img" "$d/disk.img" &&
+		boot_nvdimm "$d/nvdimm.img" >&2 || return 1
+	boot_run "$cell" "$ITOOLS_KVER" "$ITOOLS_SHARED/$which/$name.img" "$d/disk.img" "$d/nvdimm.img" "$append" >&2
+	local rc=$?
+	rm -f "$d/disk.img"
 	return $rc
 }
 
@@ -137,9 +193,7 @@ itools_expect_ro_again() {
 
 # No daxbus at all: the harness sees the compat model (and can fail).
 cell_itools_baseline() {
-	local t img
-	t=$(itools_tree "$cell" none) && img=$(itools_update_initramfs "$t" "$cell") &&
-		itools_boot "$cell" "$t" "$img" || { no_boot "no boot report"; return; }
+	itools_boot plain initrd || { no_boot "no boot report"; return; }
 	compat_model
 	no_policy_files
 	expect_no_kmsg
@@ -147,18 +201,10 @@ cell_itools_baseline() {
 	return 0
 }
 
-# DAX drivers in the image (/etc/initramfs-tools/modules): dax_pmem loads in
+# DAX drivers in the image (listed in the modules file): dax_pmem loads in
 # the initramfs, the early step runs before udevd.
 cell_itools_initramfs_bus() {
-	local t img m
-	t=$(itools_tree "$cell") || { no_boot "no root tree"; return; }
-	rm -f "$t/etc/initramfs-tools/modules"
-	{
-		echo "# daxbus boot test: the NVDIMM chain and the DAX drivers"
-		for m in $ITOOLS_DAX_MODULES; do echo "$m"; done
-	} >"$t/etc/initramfs-tools/modules"
-	img=$(itools_update_initramfs "$t" "$cell") &&
-		itools_boot "$cell" "$t" "$img" "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
+	itools_boot optin initrd-dax "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
 	[ "$(itools_image_dax_modules)" = "$ITOOLS_DAX_MODULES" ] ||
 		seen+=("image has DAX modules: $(itools_image_dax_modules)")
 	bus_model
@@ -175,13 +221,12 @@ cell_itools_initramfs_bus() {
 # DAX drivers only in the root (Debian's defaults), root mounted ro: bus
 # model at the first boot, policy persisted, root ro again before run-init.
 cell_itools_firstboot() {
-	local t img
-	t=$(itools_tree "$cell") && img=$(itools_update_initramfs "$t" "$cell") &&
-		itools_boot "$cell" "$t" "$img" "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
+	itools_boot optin initrd "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
 	itools_image_dax_modules | tr ' ' '\n' | grep -q -x -e dax_pmem -e dax_pmem_compat &&
 		seen+=("image has DAX drivers: $(itools_image_dax_modules)")
 	bus_model
 	itools_expect_order
+	itools_expect_before_udevd
 	expect_loaded_in dax_pmem root
 	expect conf./etc/modprobe.d/daxctl.conf "file:$POLICY_SHA"
 	expect conf./run/modprobe.d/daxctl.conf "file:$POLICY_SHA"
@@ -195,30 +240,22 @@ cell_itools_firstboot() {
 
 # rd.daxbus=0: compat model, nothing written anywhere.
 cell_itools_optout() {
-	local t img
-	t=$(itools_tree "$cell") && img=$(itools_update_initramfs "$t" "$cell") &&
-		itools_boot "$cell" "$t" "$img" "rd.daxbus=0" || { no_boot "no boot report"; return; }
+	itools_boot optin initrd "rd.daxbus=0" || { no_boot "no boot report"; return; }
 	compat_model
 	no_policy_files
 	expect_kmsg "daxbus: disabled by rd.daxbus=0: no policy installed"
 	expect_kmsg "daxbus: disabled by rd.daxbus=0: root left untouched"
 }
 
-# The user's recipe on an installed system: the kernel package's own image
-# exists, daxbus is installed and opted in, `update-initramfs -u` rebuilds it
-# with Debian's defaults (MODULES=most).  Records the DAX modules in it.
+# The image exactly as update-initramfs builds it with Debian's defaults
+# (MODULES=most), no debugging options: bus model.  Records the DAX modules
+# that default puts in the image.
 cell_itools_default_modules() {
-	local t img mods
-	t=$(itools_tree "$cell" none) &&
-		itools_update_initramfs "$t" "$cell" >/dev/null &&
-		make -s -C "$BOOT_TOP" install DESTDIR="$t" prefix=/usr >"$BOOT_DIR/$cell/install.log" 2>&1 &&
-		printf '%s' "$ITOOLS_OPTIN" >"$t/etc/initramfs-tools/conf.d/daxbus" &&
-		img=$(itools_update_initramfs "$t" "$cell" -u) &&
-		grep -q '^MODULES=most$' "$t/etc/initramfs-tools/initramfs.conf" &&
-		itools_boot "$cell" "$t" "$img" || { no_boot "no boot report"; return; }
+	itools_boot optin initrd || { no_boot "no boot report"; return; }
+	local mods
 	mods=$(itools_image_dax_modules)
 	echo "${mods:-none}" >"$BOOT_DIR/$cell/dax-modules"
-	grep -qx 'usr/sbin/daxbus' "$BOOT_DIR/$cell/initrd.list" || seen+=("update-initramfs -u left daxbus out")
+	grep -qx 'usr/sbin/daxbus' "$BOOT_DIR/$cell/initrd.list" || seen+=("update-initramfs left daxbus out")
 	bus_model
 	expect conf./etc/modprobe.d/daxctl.conf "file:$POLICY_SHA"
 	expect_kmsg "daxbus: runtime policy installed in /run/modprobe.d/daxctl.conf"
@@ -227,13 +264,7 @@ cell_itools_default_modules() {
 # A helper that segfaults: the boot reaches the root, compat model, the
 # scripts say what happened.
 cell_itools_crashing_helper() {
-	local t img
-	t=$(itools_tree "$cell") || { no_boot "no root tree"; return; }
-	rm -f "$t/usr/sbin/daxbus"
-	printf '#!/bin/sh\n# stands in for a broken helper\nkill -SEGV $$\n' >"$t/usr/sbin/daxbus"
-	chmod 0755 "$t/usr/sbin/daxbus"
-	img=$(itools_update_initramfs "$t" "$cell") &&
-		itools_boot "$cell" "$t" "$img" || { no_boot "boot blocked: no report"; return; }
+	itools_boot optin initrd-crash || { no_boot "boot blocked: no report"; return; }
 	compat_model
 	no_policy_files
 	expect_kmsg "daxbus: helper failed (status 139); boot continues without the runtime policy"
@@ -265,7 +296,7 @@ if [ "${1-}" = --run ]; then
 	shift
 	t_require qemu-system-x86_64 mkfs.ext4 unshare chroot zstd cpio
 	boot_setup || { echo "cell setup: FAIL kernels, root tree, NVDIMM or QEMU probe"; fail "boot setup" "see above"; t_done; exit 1; }
-	itools_root >/dev/null || { echo "cell setup: FAIL initramfs-tools root"; fail "itools root" "see above"; t_done; exit 1; }
+	itools_prepare || { echo "cell setup: FAIL initramfs-tools roots and images"; fail "itools setup" "see above"; t_done; exit 1; }
 	# shellcheck disable=SC2048,SC2086 # the list is words
 	itools_run_cells ${*:-$ITOOLS_CELLS}
 	t_done
