@@ -7,6 +7,7 @@ sbindir    ?= $(prefix)/sbin
 datadir    ?= $(prefix)/share
 mandir     ?= $(datadir)/man
 DRACUT_MODULES_DIR ?= $(prefix)/lib/dracut/modules.d
+INITRAMFS_TOOLS_DIR ?= $(datadir)/initramfs-tools
 DESTDIR    ?=
 
 B          := build
@@ -68,10 +69,19 @@ install: $(B)/daxbus
 		install -D -m 0644 $$f $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus/$$(basename $$f) || exit 1; done
 	install -D -m 0644 man/daxbus.8 $(DESTDIR)$(mandir)/man8/daxbus.8
 	install -D -m 0644 man/dracut.daxbus.7 $(DESTDIR)$(mandir)/man7/dracut.daxbus.7
+	@mkdir -p $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks
+	sed -e 's|@SBINDIR@|$(sbindir)|g' -e 's|@DATADIR@|$(datadir)|g' initramfs-tools/hooks/daxbus \
+		> $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/daxbus
+	chmod 0755 $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/daxbus
+	install -D -m 0755 initramfs-tools/scripts/init-top/daxbus $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-top/daxbus
+	install -D -m 0755 initramfs-tools/scripts/init-bottom/daxbus $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-bottom/daxbus
+	install -D -m 0644 man/initramfs-tools.daxbus.7 $(DESTDIR)$(mandir)/man7/initramfs-tools.daxbus.7
 
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/daxbus $(DESTDIR)$(datadir)/daxbus/daxctl.conf \
-	      $(DESTDIR)$(mandir)/man8/daxbus.8 $(DESTDIR)$(mandir)/man7/dracut.daxbus.7
+	      $(DESTDIR)$(mandir)/man8/daxbus.8 $(DESTDIR)$(mandir)/man7/dracut.daxbus.7 \
+	      $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/daxbus $(DESTDIR)$(mandir)/man7/initramfs-tools.daxbus.7 \
+	      $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-top/daxbus $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-bottom/daxbus
 	rm -rf $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus
 	-rmdir $(DESTDIR)$(datadir)/daxbus
 
