@@ -130,7 +130,7 @@ fi
 pass "make install DESTDIR=<root> prefix=/usr"
 HELPER_SHA=$(sha256sum <"$root/usr/sbin/daxbus" | cut -d' ' -f1)
 OPTIN=$'# written by daxbus enable --initramfs: include daxbus in every initramfs\nDAXBUS=y\n'
-DAXBUS_FILES="scripts/init-bottom/daxbus scripts/init-top/daxbus usr/sbin/daxbus usr/share/daxbus/daxctl.conf"
+DAXBUS_FILES="scripts/init-bottom/daxbus scripts/init-top/daxbus usr/sbin/daxbus"
 
 # name | content of conf.d/daxbus (printf format; <none>: no file, <dir>: a
 # directory, <nohelper>: opted in, helper not installed) | copied (yes/no)
