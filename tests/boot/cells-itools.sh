@@ -15,9 +15,11 @@
 # shellcheck disable=SC2015
 set -uo pipefail
 itools_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-DAXBUS_CELLS_LIB=1
-# shellcheck source=cells.sh
-. "$itools_here/cells.sh"
+if [ -z "${DAXBUS_CELLS_LOADED-}" ]; then
+	export DAXBUS_CELLS_LIB=1
+	# shellcheck source=cells.sh
+	. "$itools_here/cells.sh"
+fi
 # shellcheck source=../lib/itools-root.sh
 . "$itools_here/../lib/itools-root.sh"
 
@@ -193,7 +195,7 @@ itools_expect_ro_again() {
 
 # No daxbus at all: the harness sees the compat model (and can fail).
 cell_itools_baseline() {
-	itools_boot plain initrd || { no_boot "no boot report"; return; }
+	[ -n "${ITOOLS_SCHED-}" ] || itools_boot plain initrd || { no_boot "no boot report"; return; }
 	compat_model
 	no_policy_files
 	expect_no_kmsg
@@ -204,7 +206,7 @@ cell_itools_baseline() {
 # DAX drivers in the image (listed in the modules file): dax_pmem loads in
 # the initramfs, the early step runs before udevd.
 cell_itools_initramfs_bus() {
-	itools_boot optin initrd-dax "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
+	[ -n "${ITOOLS_SCHED-}" ] || itools_boot optin initrd-dax "$APPEND_DEBUG rd.daxbus.debug" || { no_boot "no boot report"; return; }
 	[ "$(itools_image_dax_modules)" = "$ITOOLS_DAX_MODULES" ] ||
 		seen+=("image has DAX modules: $(itools_image_dax_modules)")
 	bus_model
@@ -213,7 +215,7 @@ cell_itools_initramfs_bus() {
 	expect_loaded_in dax_pmem initramfs
 	expect_kmsg "daxbus: runtime policy installed in /run/modprobe.d/daxctl.conf"
 	expect_kmsg "daxbus: kernel $ITOOLS_KVER in the initramfs: compat"
-	expect_kmsg "daxbus: nd:t7 now resolves to dax_pmem in the initramfs"
+	expect_kmsg "daxbus: nd:t7 resolves to dax_pmem with the initramfs's configuration"
 	expect conf./run/modprobe.d/daxctl.conf "file:$POLICY_SHA"
 	expect conf./etc/modprobe.d/daxctl.conf "file:$POLICY_SHA"
 }
@@ -221,7 +223,7 @@ cell_itools_initramfs_bus() {
 # DAX drivers only in the root (Debian's defaults), root mounted ro: bus
 # model at the first boot, policy persisted, root ro again before run-init.
 cell_itools_firstboot() {
-	itools_boot optin initrd "$APPEND_DEBUG" || { no_boot "no boot report"; return; }
+	[ -n "${ITOOLS_SCHED-}" ] || itools_boot optin initrd "$APPEND_DEBUG rd.daxbus.debug" || { no_boot "no boot report"; return; }
 	itools_image_dax_modules | tr ' ' '\n' | grep -q -x -e dax_pmem -e dax_pmem_compat &&
 		seen+=("image has DAX drivers: $(itools_image_dax_modules)")
 	bus_model
@@ -240,7 +242,7 @@ cell_itools_firstboot() {
 
 # rd.daxbus=0: compat model, nothing written anywhere.
 cell_itools_optout() {
-	itools_boot optin initrd "rd.daxbus=0" || { no_boot "no boot report"; return; }
+	[ -n "${ITOOLS_SCHED-}" ] || itools_boot optin initrd "rd.daxbus=0" || { no_boot "no boot report"; return; }
 	compat_model
 	no_policy_files
 	expect_kmsg "daxbus: disabled by rd.daxbus=0: no policy installed"
@@ -251,7 +253,7 @@ cell_itools_optout() {
 # (MODULES=most), no debugging options: bus model.  Records the DAX modules
 # that default puts in the image.
 cell_itools_default_modules() {
-	itools_boot optin initrd || { no_boot "no boot report"; return; }
+	[ -n "${ITOOLS_SCHED-}" ] || itools_boot optin initrd || { no_boot "no boot report"; return; }
 	local mods
 	mods=$(itools_image_dax_modules)
 	echo "${mods:-none}" >"$BOOT_DIR/$cell/dax-modules"
@@ -264,12 +266,49 @@ cell_itools_default_modules() {
 # A helper that segfaults: the boot reaches the root, compat model, the
 # scripts say what happened.
 cell_itools_crashing_helper() {
-	itools_boot optin initrd-crash || { no_boot "boot blocked: no report"; return; }
+	[ -n "${ITOOLS_SCHED-}" ] || itools_boot optin initrd-crash || { no_boot "boot blocked: no report"; return; }
 	compat_model
 	no_policy_files
 	expect_kmsg "daxbus: helper failed (status 139); boot continues without the runtime policy"
 	expect_kmsg "daxbus: helper failed (status 139); root left as it was"
 }
+
+# --- on the boot scheduler (tests/boot/sched.sh), beside the dracut cells ------
+# Each cell has a boot of its own name; the disk and the initrd come from the
+# shared, once-per-run build above.  ITOOLS_SCHED tells the cell functions
+# that the scheduler booted already.
+declare -gA ITOOLS_ROOT=([itools-baseline]=plain [itools-initramfs-bus]=optin [itools-firstboot]=optin
+	[itools-optout]=optin [itools-default-modules]=optin [itools-crashing-helper]=optin)
+declare -gA ITOOLS_IMAGE=([itools-baseline]=initrd [itools-initramfs-bus]=initrd-dax [itools-firstboot]=initrd
+	[itools-optout]=initrd [itools-default-modules]=initrd [itools-crashing-helper]=initrd-crash)
+itools_sched_disk() {
+	local b=$1 out=$2 which=${ITOOLS_ROOT[$1]} name=${ITOOLS_IMAGE[$1]} step
+	itools_prepare || return 1
+	cp "$ITOOLS_SHARED/$which/$name.list" "$BOOT_DIR/$b/initrd.list" || return 1
+	for step in init-top init-bottom; do
+		cp "$ITOOLS_SHARED/$which/$name.ORDER.$step" "$BOOT_DIR/$b/ORDER.$step" || return 1
+	done
+	cp --sparse=always "$ITOOLS_SHARED/$which/disk.img" "$out"
+}
+itools_sched_initrd() {
+	itools_prepare || return 1
+	echo "$ITOOLS_SHARED/${ITOOLS_ROOT[$1]}/${ITOOLS_IMAGE[$1]}.img"
+}
+itools_sched_check() {
+	ITOOLS_SCHED=1 "cell_${cell//-/_}"
+}
+if declare -F sched_boot >/dev/null; then
+	for _c in $ITOOLS_CELLS; do
+		case $_c in
+		itools-initramfs-bus | itools-firstboot) _a="$APPEND_DEBUG rd.daxbus.debug" ;;
+		itools-optout) _a="rd.daxbus=0" ;;
+		*) _a="" ;;
+		esac
+		sched_boot "$_c" kver="$ITOOLS_KVER" disk=fn:itools_sched_disk initrd=fn:itools_sched_initrd append="$_a"
+		sched_cell "$_c" "$_c" itools_sched_check
+	done
+	unset _c _a
+fi
 
 # --- a small serial driver for running these by hand --------------------------
 

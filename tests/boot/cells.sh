@@ -274,7 +274,15 @@ sched_cell ostree ostree check_ostree
 sched_cell crashing-helper-systemd crashing-helper-systemd check_crashing_helper systemd
 sched_cell crashing-helper-shell crashing-helper-shell check_crashing_helper shell
 
-ALL_CELLS="compat-baseline initramfs-bus firstboot-systemd firstboot-shell optout second-boot bus-only-61 installer ostree crashing-helper-systemd crashing-helper-shell"
+# The initramfs-tools cells (issue 12), declared on the same scheduler.
+export DAXBUS_CELLS_LOADED=1
+# cells-itools.sh sources this file when run alone, so shellcheck is not
+# sent after it from here (it would chase the cycle).
+# shellcheck source=/dev/null
+. "$here/cells-itools.sh"
+
+# shellcheck disable=SC2154 # ITOOLS_CELLS comes from cells-itools.sh
+ALL_CELLS="compat-baseline initramfs-bus firstboot-systemd firstboot-shell optout second-boot bus-only-61 installer ostree crashing-helper-systemd crashing-helper-shell $ITOOLS_CELLS"
 
 # --- the harness's own multi-stage example (not in ALL_CELLS) -------------------
 # "Rebuild the initramfs in the guest, then reboot with it", as later cells
@@ -326,7 +334,7 @@ boot_setup() {
 }
 
 if [ -z "${DAXBUS_CELLS_LIB-}" ]; then
-	t_require qemu-system-x86_64 dracut lsinitrd mkfs.ext4 debugfs
+	t_require qemu-system-x86_64 dracut lsinitrd mkfs.ext4 debugfs unshare chroot zstd cpio
 	boot_setup || { echo "cell setup: FAIL kernels, root tree, NVDIMM or QEMU probe"; fail "boot setup" "see above"; t_done; exit 1; }
 	# shellcheck disable=SC2048,SC2086 # the list is words
 	run_cells ${*:-$ALL_CELLS}
