@@ -234,12 +234,15 @@ case $recipe in
 *) die "row '$name' names unknown recipe '$recipe'" ;;
 esac
 
+# Compiled from inside the tree with relative names: __FILE__ (in libkmod's
+# log calls) then names libkmod/x.c, not the build directory, so the same
+# source gives the same binary wherever it is built.
 objs=()
 for f in "${files[@]}"; do
 	[ -f "$f" ] || die "recipe $recipe: $f missing from $path"
 	o="$out/obj/$(basename "${f%.c}").o"
-	"$CC" -std=gnu11 -Os -fPIE -ffunction-sections -fdata-sections -fvisibility=hidden \
-		-include "$src/config.h" -I "$src" -w -c "$f" -o "$o" || die "compiling $f failed (recipe $recipe)"
+	(cd "$src" && "$CC" -std=gnu11 -Os -fPIE -ffunction-sections -fdata-sections -fvisibility=hidden \
+		-include config.h -I . -w -c "${f#"$src"/}" -o "$o") || die "compiling $f failed (recipe $recipe)"
 	objs+=("$o")
 done
 # One object, internal names (hash_new, strbuf_*, ...) made local so they
