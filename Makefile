@@ -10,8 +10,27 @@ DRACUT_MODULES_DIR ?= $(prefix)/lib/dracut/modules.d
 INITRAMFS_TOOLS_DIR ?= $(datadir)/initramfs-tools
 DESTDIR    ?=
 
-B          := build
+B          ?= build
+# musl (default) or glibc: the C library the static helper is linked with.
+# glibc needs only gcc and libc6-dev (Debian) / glibc-static (Fedora, RHEL).
+LIBC       ?= musl
+ifeq ($(LIBC),musl)
 CC         := musl-gcc
+else ifeq ($(LIBC),glibc)
+CC         := gcc
+else
+$(error LIBC must be musl or glibc, not '$(LIBC)')
+endif
+# The kmod that libkmod is built from (tools/kmod-sources.tsv lists them).
+# KMOD_DEBIAN: Debian source version fetched with apt-get source (the default).
+# KMOD_SOURCE: a kmod tarball or unpacked tree instead; no apt needed.
+# KMOD_VERIFY=no: accept a KMOD_SOURCE whose checksum is in no row (warns).
+KMOD_DEBIAN ?= 30+20221128-1
+KMOD_SOURCE ?=
+KMOD_VERIFY ?= yes
+KMOD_CACHE ?= $(B)/cache
+# AUTO_DEPS=0: never apt-get install anything (package builds, other distributions).
+AUTO_DEPS  ?= 1
 CFLAGS     ?= -Os -g0
 WARN       := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration
 CPPFLAGS   += -D_GNU_SOURCE -DDAXBUS_VERSION='"$(VERSION)"' -I$(B)/gen -I$(B)/libkmod/include
@@ -23,7 +42,7 @@ OBJS       := $(patsubst helper/%.c,$(B)/obj/%.o,$(SRCS))
 LIBKMOD    := $(B)/libkmod/libkmod.o
 DRACUT_MOD := dracut/50daxbus
 
-.PHONY: all deps check check-unit check-boot bench demo install uninstall clean distclean syncheck
+.PHONY: all deps check check-unit check-boot check-packages bench demo install uninstall clean distclean syncheck dist FORCE
 
 all: $(B)/daxbus
 
@@ -31,11 +50,14 @@ deps:
 	@tools/deps.sh build
 
 $(B)/.deps-build: tools/deps.sh
-	@tools/deps.sh build
+	@if [ "$(AUTO_DEPS)" = 1 ]; then tools/deps.sh build; fi
 	@mkdir -p $(B) && touch $@
 
-$(LIBKMOD): tools/libkmod.sh tools/apt-private.sh | $(B)/.deps-build
-	tools/libkmod.sh $(B)/libkmod $(B)/cache
+# Runs every time: the script rebuilds only when the source, the compiler or
+# the recipe changed, and otherwise leaves libkmod.o (and so the helper) alone.
+$(LIBKMOD): FORCE | $(B)/.deps-build
+	@CC='$(CC)' KMOD_DEBIAN='$(KMOD_DEBIAN)' KMOD_SOURCE='$(KMOD_SOURCE)' KMOD_VERIFY='$(KMOD_VERIFY)' \
+		tools/libkmod.sh $(B)/libkmod $(KMOD_CACHE)
 
 # Product texts come from the one file that holds each (the policy, the
 # drop-ins `enable --dracut` and `enable --initramfs` write).
@@ -85,14 +107,20 @@ uninstall:
 	rm -rf $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus
 	-rmdir $(DESTDIR)$(datadir)/daxbus
 
-# Every test: hermetic ones, then the QEMU boot matrix.  Last line: "N passed, N failed".
+# Every test: hermetic ones (tests/packages.sh among them), then the QEMU boot
+# matrix.  Last line: "N passed, N failed".
 check: all
-	@tools/deps.sh test
+	@tools/deps.sh test package
 	@tests/run.sh --all
 
 check-unit: all
-	@tools/deps.sh test
+	@tools/deps.sh test package
 	@tests/run.sh --unit
+
+# Release tarball, .deb, .rpm, other builds (tests/packages.sh) alone.
+check-packages: all
+	@tools/deps.sh test package
+	@tests/run.sh packages
 
 check-boot: all
 	@tools/deps.sh test
@@ -110,6 +138,23 @@ syncheck:
 	shellcheck -x $$(tools/shell-files.sh bash)
 	shellcheck -s sh $$(tools/shell-files.sh sh)
 	for f in $$(tools/shell-files.sh sh); do bash --posix -n $$f && dash -n $$f || exit 1; done
+
+# daxbus-VERSION.tar.gz: the committed tree (git archive), so a build never
+# needs git.  Refuses when tracked files have uncommitted changes: the
+# tarball would not be what they contain.
+DIST       := daxbus-$(VERSION)
+dist:
+	@command -v git >/dev/null && [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$$(pwd -P)" ] || \
+		{ echo "make dist: needs a git checkout of daxbus (the tarball is made from the committed tree)" >&2; exit 1; }
+	@if [ -n "$$(git status --porcelain --untracked-files=no)" ]; then \
+		echo "make dist: tracked files have uncommitted changes; commit or stash them first:" >&2; \
+		git status --short --untracked-files=no >&2; exit 1; fi
+	@mkdir -p $(B)
+	git archive --format=tar --prefix=$(DIST)/ HEAD | gzip -n -9 > $(B)/$(DIST).tar.gz.tmp
+	@mv $(B)/$(DIST).tar.gz.tmp $(B)/$(DIST).tar.gz
+	@echo "built $(B)/$(DIST).tar.gz ($$(git rev-parse --short HEAD))"
+
+FORCE:
 
 clean:
 	rm -rf $(B)/obj $(B)/gen $(B)/daxbus $(B)/tests

@@ -5,6 +5,7 @@
 #   tests/run.sh --unit   hermetic tests (no VM)
 #   tests/run.sh --boot   the QEMU boot matrix
 #   tests/run.sh --all    both
+#   tests/run.sh NAME...  those scripts (tests/NAME.sh), e.g. packages
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export T_WORK=${T_WORK:-$top/build/tests}
@@ -12,13 +13,19 @@ mkdir -p "$T_WORK"
 export T_RESULTS=$T_WORK/results.$$
 : >"$T_RESULTS"
 
-unit=(build cli faults kmod initrd hooks dracut recipes itools boot-sched)
+unit=(build cli faults kmod initrd hooks dracut recipes itools boot-sched packages)
 boot=(boot/cells)
 case ${1:---all} in
 --unit) scripts=("${unit[@]}") ;;
 --boot) scripts=("${boot[@]}") ;;
 --all) scripts=("${unit[@]}" "${boot[@]}") ;;
-*) echo "usage: tests/run.sh [--unit|--boot|--all]" >&2; exit 2 ;;
+-*) echo "usage: tests/run.sh [--unit|--boot|--all|NAME...]" >&2; exit 2 ;;
+*)
+	scripts=("$@")
+	for s in "${scripts[@]}"; do
+		[ -f "$top/tests/$s.sh" ] || { echo "tests/run.sh: no tests/$s.sh" >&2; exit 2; }
+	done
+	;;
 esac
 
 broken=0

@@ -23,7 +23,7 @@ mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
 dir=$(cd "$dir" && pwd)
 
 {
-	for suite in bullseye bookworm; do
+	for suite in bullseye bookworm trixie; do
 		echo "deb [signed-by=$keyring] $uri $suite main"
 		echo "deb-src [signed-by=$keyring] $uri $suite main"
 	done

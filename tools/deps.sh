@@ -2,17 +2,27 @@
 # Install the Debian packages a make target needs, only those missing, so a
 # fresh Debian 12 machine needs nothing but `make`.  Groups:
 #   build  helper + static libkmod   test  hermetic tests   bench  benchmark
+#   package  release tarball, .deb (debian/control's Build-Depends), .rpm,
+#            lintian, man page linters (tests/packages.sh)
+# On a system without dpkg (Fedora, Arch, ...) it installs nothing and says
+# so: see the README, "Building on other distributions".
 set -euo pipefail
 
 declare -A group=(
 	[build]="make gcc binutils musl-tools xz-utils apt ca-certificates debian-archive-keyring"
 	[test]="strace kmod udev systemd dracut-core cpio zstd util-linux mount e2fsprogs shellcheck python3 file dash"
 	[bench]="strace daxctl util-linux gdb musl-tools zstd"
+	[package]="git gzip tar dpkg-dev debhelper fakeroot lintian rpm mandoc groff-base man-db file binutils debootstrap util-linux"
 )
+
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+	echo "deps: not a Debian system: install the tools for '$*' yourself (README: Building on other distributions)" >&2
+	exit 0
+fi
 
 want=()
 for g in "$@"; do
-	[ -n "${group[$g]+x}" ] || { echo "deps: unknown group '$g' (build, test, bench)" >&2; exit 2; }
+	[ -n "${group[$g]+x}" ] || { echo "deps: unknown group '$g' (build, test, bench, package)" >&2; exit 2; }
 	for p in ${group[$g]}; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || want+=("$p")
 	done
