@@ -12,7 +12,7 @@ mkdir -p "$T_WORK"
 export T_RESULTS=$T_WORK/results.$$
 : >"$T_RESULTS"
 
-unit=(build cli faults kmod initrd hooks dracut recipes)
+unit=(build cli faults kmod initrd hooks dracut recipes reliability/check)
 boot=(boot/cells)
 case ${1:---all} in
 --unit) scripts=("${unit[@]}") ;;
