@@ -12,6 +12,7 @@ set -uo pipefail
 t_require strace unshare timeout mkfifo mknod
 KVER=$(uname -r)
 HOSTILE_TIMEOUT=${HOSTILE_TIMEOUT:-20}
+# HOSTILE_RACES_ONLY=1 runs only the races (for debugging them)
 
 # Runs inside unshare -m: an optional read-only bind mount, then the helper.
 inner() {
@@ -75,6 +76,7 @@ TABLE
 tried=0 passed=0
 for mode in openat2 walk; do
 	while IFS='|' read -r name args setup ro want_rc after; do
+		[ -n "${HOSTILE_RACES_ONLY:-}" ] && continue
 		name=$(trim "$name"); args=$(trim "$args"); setup=$(trim "$setup"); ro=$(trim "$ro")
 		want_rc=$(trim "$want_rc"); after=$(trim "$after")
 		label="[$mode] $name"
@@ -131,8 +133,9 @@ DELAY_US=${HOSTILE_DELAY_US:-3000000}
 MOVE_AFTER=${HOSTILE_MOVE_AFTER:-1.2}
 
 # (a) walk mode: the walk follows etc/modprobe.d -> /mv/x/../../../outside/pwn;
-# while it holds mv/x, mv is moved out of the root, so the ".." steps would
-# lead to the parent of the root, where outside/pwn also exists.
+# while it holds mv/x (delayed at its next openat), mv is moved out of the
+# root, so ".." steps taken from x would lead to the parent of the root,
+# where outside/pwn also exists.
 race_walk() {
 	local dir R O out rc n
 	dir=$(t_tmp hostile)
@@ -142,10 +145,12 @@ race_walk() {
 	cp -a "$R" "$dir/probe"
 	DAXBUS_NO_OPENAT2=1 strace -o "$dir.trace" -e trace=openat "$DAXBUS" enable --root "$dir/probe" >/dev/null 2>&1
 	# the first ".." of the last walk (the one the file is created through)
-	n=$(grep -E '^openat\(' "$dir.trace" | awk '{ l[NR] = $0 } /"x"/ { x = NR } END { if (x) for (i = x + 1; i <= NR; i++) if (l[i] ~ /"\.\."/) { print i; exit } }')
+	# the call after the last walk opened mv/x: the walk holds x (and would
+	# take ".." from it next, if it climbs by "..")
+	n=$(grep -E '^openat\(' "$dir.trace" | awk '/"x"/ { x = NR } END { if (x) print x + 1 }')
 	if [ -z "$n" ]; then
 		tried=$((tried + 1))
-		fail "race (a) walk: rename a directory during the walk" "no \"..\" step found in a clean walk-mode run; cannot set the race up" "$(head -c 600 "$dir.trace")"
+		fail "race (a) walk: rename a directory during the walk" "a clean walk-mode run never opened mv/x; cannot set the race up" "$(head -c 600 "$dir.trace")"
 		rm -rf "$dir" "$dir.trace"; return
 	fi
 	(sleep "$MOVE_AFTER"; mv "$R/mv" "$O/mv") &
@@ -180,14 +185,16 @@ race_disable() {
 	cp "$POLICY_FILE" "$R/etc/modprobe.d/daxctl.conf"
 	cp -a "$R" "$dir/probe"
 	env "${env[@]}" strace -o "$dir.trace" "$DAXBUS" disable --root "$dir/probe" >/dev/null 2>&1
-	# the first call that changes the name: a rename or an unlink
-	sc=$(grep -oE '^(renameat2|renameat|rename|unlinkat|unlink)\(' "$dir.trace" | head -1 | tr -d '(')
+	# the first successful rename or unlink of daxctl.conf, and its ordinal
+	# among the calls of its name
+	sc=$(grep -E '^(renameat2|renameat|rename|unlinkat|unlink)\(.*"daxctl\.conf".*= 0$' "$dir.trace" | head -1)
+	sc=${sc%%(*}
+	[ -n "$sc" ] && n=$(grep -E "^$sc\(" "$dir.trace" | grep -nE '"daxctl\.conf".*= 0$' | head -1 | cut -d: -f1)
 	tried=$((tried + 1))
 	if [ -z "$sc" ]; then
-		fail "[$mode] race (b) disable: foreign file swapped in" "a clean disable neither renamed nor unlinked anything"
+		fail "[$mode] race (b) disable: foreign file swapped in" "a clean disable neither renamed nor unlinked daxctl.conf"
 		rm -rf "$dir" "$dir.trace"; return
 	fi
-	n=1
 	printf '%s' "$FOREIGN_TEXT" >"$R/etc/modprobe.d/foreign.tmp"
 	(sleep "$MOVE_AFTER"; mv -f "$R/etc/modprobe.d/foreign.tmp" "$R/etc/modprobe.d/daxctl.conf") &
 	out=$(env "${env[@]}" strace -o /dev/null "--inject=$sc:delay_enter=$DAXBUS_DELAY:when=$n" "$DAXBUS" disable --root "$R" 2>&1)
