@@ -165,11 +165,13 @@ $(FUZZ_B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(ASAN_LIBKMOD)
 	@$(CLANG) $(WARN) $(ASAN_CPPFLAGS) -Ihelper -g -O1 $(SAN) -fsanitize=fuzzer-no-link -Dmain=daxbus_main -c $< -o $@
 
 .SECONDEXPANSION:
-$(FUZZ_B)/fuzz_%: fuzz/fuzz_%.c $$(patsubst %,$(FUZZ_B)/obj/%.o,$$(FUZZ_OBJS_$$*)) $$(FUZZ_LIBS_$$*) helper/*.h
+$(FUZZ_B)/fuzz_%: fuzz/fuzz_%.c $$(addprefix $(FUZZ_B)/obj/,$$(addsuffix .o,$$(FUZZ_OBJS_$$*))) $$(FUZZ_LIBS_$$*) helper/*.h
 	@echo "  FUZZ    $@"
 	@$(CLANG) $(ASAN_CPPFLAGS) -Ihelper -g -O1 $(SAN) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^)
 
 fuzz-build: $(FUZZ_BINS)
+# keep the objects between builds
+.SECONDARY: $(patsubst helper/%.c,$(FUZZ_B)/obj/%.o,$(SRCS))
 
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/reliability/fuzz.sh
