@@ -70,7 +70,7 @@ check_state() {
 }
 policy_text=$(<"$POLICY_FILE")$'\n'
 printf -v policy_q '%q' "$policy_text"
-printf -v dropin_q '%q' "$DROPIN_TEXT"
+printf -v dropin_q '%q' "$R_DROPIN_TEXT"
 
 mkdir -p "$R/etc" "$R/run"
 n=$((BATCH < RUNS ? BATCH : RUNS))

@@ -5,6 +5,13 @@
 # shellcheck disable=SC2034  # variables are for the sourcing scripts
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/t.sh"
 
+# The dracut drop-in's text: from its file once the tree has one
+# (dracut/daxbus.conf), else as tests/lib/t.sh spells it.
+R_DROPIN_TEXT=${DROPIN_TEXT:-}
+if [ -n "${DROPIN_FILE:-}" ] && [ -f "$DROPIN_FILE" ]; then
+	IFS= read -r -d '' R_DROPIN_TEXT <"$DROPIN_FILE"
+fi
+
 # The temporaries the helper may leave only while it runs.
 TEMP_GLOB='.#*'
 
@@ -28,7 +35,7 @@ r_mkroot() {
 	enabled)
 		mkdir -p "$root/etc/modprobe.d" "$root/etc/dracut.conf.d"
 		cp "$POLICY_FILE" "$root/etc/modprobe.d/daxctl.conf"
-		printf '%s' "$DROPIN_TEXT" >"$root/etc/dracut.conf.d/daxbus.conf" ;;
+		printf '%s' "$R_DROPIN_TEXT" >"$root/etc/dracut.conf.d/daxbus.conf" ;;
 	initramfs)
 		mkdir -p "$root/proc" "$root/sysroot/etc"
 		echo "ro root=/dev/vda" >"$root/proc/cmdline" ;;
