@@ -9,6 +9,7 @@ set -uo pipefail
 here=$(dirname "$0")
 start=$(date +%s)
 export T_WORK
+mkdir -p "$T_WORK"
 : >"$T_WORK/reliability.figures"
 # Run alone (make check-reliability), sum the results like tests/run.sh does.
 alone=
