@@ -162,3 +162,75 @@ clean:
 # Also drops the caches (kmod source, kernels, VM images).
 distclean:
 	rm -rf $(B)
+
+# --- Reliability: an ASan/UBSan build, libFuzzer harnesses, and the suite
+# of tests/reliability (fault injection, hostile roots, concurrency) with one
+# figures table.  clang from Debian, glibc, not static.
+#   make asan                      build/asan/daxbus + the hermetic tests on it
+#   make fuzz FUZZ_SECONDS=3600    each harness for an hour (corpus kept in
+#                                  build/tests/fuzz-corpus, crashes next to it)
+#   make check-reliability         everything above, bounded, plus the table
+CLANG        ?= clang-14
+FUZZ_SECONDS ?= 15
+SAN          := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ASAN_B       := $(B)/asan
+ASAN_LIBKMOD := $(ASAN_B)/libkmod/libkmod.o
+ASAN_CPPFLAGS = $(filter-out -I$(B)/libkmod/include,$(CPPFLAGS)) -I$(ASAN_B)/libkmod/include
+ASAN_OBJS    := $(patsubst helper/%.c,$(ASAN_B)/obj/%.o,$(SRCS))
+FUZZ_B       := $(B)/fuzz
+FUZZERS      := cli kmodconf_equivalent modconf_scan cmdline
+FUZZ_BINS    := $(FUZZERS:%=$(FUZZ_B)/fuzz_%)
+# What each harness links: only the files it needs.  The command-line
+# parser's table names every command, so that one links the whole helper
+# (main.c with its main() renamed) and libkmod.
+FUZZ_OBJS_kmodconf_equivalent := kmodconf
+FUZZ_OBJS_modconf_scan        := kmodconf
+FUZZ_OBJS_cmdline             := cmdline chase fileio log
+FUZZ_OBJS_cli                 := $(patsubst helper/%.c,%,$(SRCS))
+FUZZ_LIBS_cli                 := $(ASAN_LIBKMOD)
+
+.PHONY: asan asan-build fuzz fuzz-build check-reliability
+
+$(B)/.deps-rel: tools/deps.sh
+	@tools/deps.sh build rel
+	@mkdir -p $(B) && touch $@
+
+# libkmod compiled by clang against glibc (not instrumented: it is not ours).
+$(ASAN_LIBKMOD): tools/libkmod.sh tools/apt-private.sh | $(B)/.deps-rel
+	MUSL_CC=$(CLANG) tools/libkmod.sh $(ASAN_B)/libkmod $(B)/cache
+
+$(ASAN_B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(ASAN_LIBKMOD)
+	@mkdir -p $(@D)
+	@echo "  CC-ASAN $<"
+	@$(CLANG) $(WARN) $(ASAN_CPPFLAGS) -g -O1 $(SAN) -c $< -o $@
+
+$(ASAN_B)/daxbus: $(ASAN_OBJS) $(ASAN_LIBKMOD)
+	@echo "  LD-ASAN $@"
+	@$(CLANG) $(SAN) -g -o $@ $^
+
+asan-build: $(ASAN_B)/daxbus
+
+asan: asan-build
+	@tools/deps.sh test
+	@tests/reliability/asan.sh
+
+$(FUZZ_B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(ASAN_LIBKMOD)
+	@mkdir -p $(@D)
+	@echo "  CC-FUZZ $<"
+	@$(CLANG) $(WARN) $(ASAN_CPPFLAGS) -Ihelper -g -O1 $(SAN) -fsanitize=fuzzer-no-link -Dmain=daxbus_main -c $< -o $@
+
+.SECONDEXPANSION:
+$(FUZZ_B)/fuzz_%: fuzz/fuzz_%.c $$(addprefix $(FUZZ_B)/obj/,$$(addsuffix .o,$$(FUZZ_OBJS_$$*))) $$(FUZZ_LIBS_$$*) helper/*.h
+	@echo "  FUZZ    $@"
+	@$(CLANG) $(ASAN_CPPFLAGS) -Ihelper -g -O1 $(SAN) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^)
+
+fuzz-build: $(FUZZ_BINS)
+# keep the objects between builds
+.SECONDARY: $(patsubst helper/%.c,$(FUZZ_B)/obj/%.o,$(SRCS))
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/reliability/fuzz.sh
+
+check-reliability: all asan-build fuzz-build
+	@tools/deps.sh test
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/reliability/check.sh

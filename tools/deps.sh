@@ -4,6 +4,7 @@
 #   build  helper + static libkmod   test  hermetic tests   bench  benchmark
 #   package  release tarball, .deb (debian/control's Build-Depends), .rpm,
 #            lintian, man page linters (tests/packages.sh)
+#   rel    the ASan build and the libFuzzer harnesses (make asan, fuzz)
 # On a system without dpkg (Fedora, Arch, ...) it installs nothing and says
 # so: see the README, "Building on other distributions".
 set -euo pipefail
@@ -13,6 +14,7 @@ declare -A group=(
 	[test]="strace kmod udev systemd dracut-core cpio zstd util-linux mount e2fsprogs shellcheck python3 file dash"
 	[bench]="strace daxctl util-linux gdb musl-tools zstd"
 	[package]="git gzip tar dpkg-dev debhelper fakeroot lintian rpm mandoc groff-base man-db file binutils debootstrap util-linux"
+	[rel]="clang-14 libclang-rt-14-dev llvm-14 strace"
 )
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
@@ -22,7 +24,7 @@ fi
 
 want=()
 for g in "$@"; do
-	[ -n "${group[$g]+x}" ] || { echo "deps: unknown group '$g' (build, test, bench, package)" >&2; exit 2; }
+	[ -n "${group[$g]+x}" ] || { echo "deps: unknown group '$g' (build, test, bench, package, rel)" >&2; exit 2; }
 	for p in ${group[$g]}; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || want+=("$p")
 	done
