@@ -197,7 +197,7 @@ $(B)/.deps-rel: tools/deps.sh
 
 # libkmod compiled by clang against glibc (not instrumented: it is not ours).
 $(ASAN_LIBKMOD): tools/libkmod.sh tools/apt-private.sh | $(B)/.deps-rel
-	MUSL_CC=$(CLANG) tools/libkmod.sh $(ASAN_B)/libkmod $(B)/cache
+	CC=$(CLANG) KMOD_DEBIAN=$(KMOD_DEBIAN) KMOD_SOURCE=$(KMOD_SOURCE) KMOD_VERIFY=$(KMOD_VERIFY) tools/libkmod.sh $(ASAN_B)/libkmod $(KMOD_CACHE)
 
 $(ASAN_B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(ASAN_LIBKMOD)
 	@mkdir -p $(@D)
