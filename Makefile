@@ -31,7 +31,7 @@ KMOD_VERIFY ?= yes
 KMOD_CACHE ?= $(B)/cache
 # AUTO_DEPS=0: never apt-get install anything (package builds, other distributions).
 AUTO_DEPS  ?= 1
-CFLAGS     ?= -Os -g0
+CFLAGS     ?= -Os -g0 -flto
 WARN       := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration
 CPPFLAGS   += -D_GNU_SOURCE -DDAXBUS_VERSION='"$(VERSION)"' -I$(B)/gen -I$(B)/libkmod/include
 LDFLAGS    ?=
