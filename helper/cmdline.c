@@ -98,7 +98,8 @@ static int append_dir(int rootfd, const char *dir, struct acc *a)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
 	r = 0;
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *path = NULL;

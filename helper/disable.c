@@ -66,13 +66,17 @@ static int refuse(const char *path, const struct policy_found *found)
 			       path);
 }
 
+static int remove_all(int rootfd, const struct policy_file *const *files, struct policy_found *found,
+		      char *const *paths, unsigned n);
+
 static int run(const struct cli_args *a)
 {
 	const struct policy_file *files[3];
 	struct policy_found found[3];
+	char *paths[3] = { NULL };
 	_cleanup_close_ int rootfd = -1;
 	unsigned n = 0;
-	int r, refused = 0;
+	int r;
 
 	/* without --runtime: the root's policy and every opt-in daxbus may have written */
 	files[n++] = a->runtime ? &POLICY_MODPROBE_RUN : &POLICY_MODPROBE_ETC;
@@ -83,8 +87,21 @@ static int run(const struct cli_args *a)
 	r = cli_open_root(a->root, &rootfd);
 	if (r < 0)
 		return r;
+	for (unsigned i = 0; i < n; i++)
+		paths[i] = policy_path(a->root, files[i]); /* named before anything is touched */
+	r = remove_all(rootfd, files, found, paths, n);
+	for (unsigned i = 0; i < n; i++)
+		free(paths[i]);
+	return r;
+}
+
+static int remove_all(int rootfd, const struct policy_file *const *files, struct policy_found *found,
+		      char *const *paths, unsigned n)
+{
+	int r, refused = 0;
+
 	for (unsigned i = 0; i < n; i++) {
-		_cleanup_free_ char *path = policy_path(a->root, files[i]);
+		const char *path = paths[i];
 
 		r = policy_classify(rootfd, files[i], &found[i]);
 		if (r < 0)
@@ -96,7 +113,7 @@ static int run(const struct cli_args *a)
 		return refused;
 
 	for (unsigned i = 0; i < n; i++) {
-		_cleanup_free_ char *path = policy_path(a->root, files[i]);
+		const char *path = paths[i];
 
 		r = policy_remove(rootfd, files[i], &found[i]);
 		if (r == -EFOREIGN_DAXBUS)

@@ -86,14 +86,18 @@ static int wanted_files(int rootfd, const struct cli_args *a, const struct polic
 	return 0;
 }
 
+static int install_all(int rootfd, const struct cli_args *a, const struct policy_file *const *files,
+		       struct policy_found *found, bool *written, char *const *paths, unsigned n);
+
 static int run(const struct cli_args *a)
 {
 	const struct policy_file *files[3];
 	struct policy_found found[3];
 	bool written[3] = { false };
+	char *paths[3] = { NULL };
 	_cleanup_close_ int rootfd = -1;
 	unsigned n;
-	int r, refused = 0;
+	int r;
 
 	r = cli_open_root(a->root, &rootfd);
 	if (r < 0)
@@ -101,10 +105,22 @@ static int run(const struct cli_args *a)
 	r = wanted_files(rootfd, a, files, &n);
 	if (r < 0)
 		return r;
+	for (unsigned i = 0; i < n; i++)
+		paths[i] = policy_path(a->root, files[i]);
+	r = install_all(rootfd, a, files, found, written, paths, n);
+	for (unsigned i = 0; i < n; i++)
+		free(paths[i]);
+	return r;
+}
+
+static int install_all(int rootfd, const struct cli_args *a, const struct policy_file *const *files,
+		       struct policy_found *found, bool *written, char *const *paths, unsigned n)
+{
+	int r, refused = 0;
 
 	/* look at everything first: a refusal writes nothing */
 	for (unsigned i = 0; i < n; i++) {
-		_cleanup_free_ char *path = policy_path(a->root, files[i]);
+		const char *path = paths[i];
 
 		r = policy_classify(rootfd, files[i], &found[i]);
 		if (r < 0)
@@ -130,7 +146,7 @@ static int run(const struct cli_args *a)
 	}
 
 	for (unsigned i = 0; i < n; i++) {
-		_cleanup_free_ char *path = policy_path(a->root, files[i]);
+		const char *path = paths[i];
 
 		r = policy_install(rootfd, files[i], &found[i]);
 		if (r == 0 && found[i].state == POLICY_ABSENT) {
@@ -160,11 +176,8 @@ static int run(const struct cli_args *a)
 		for (unsigned j = 0; j < i; j++) {
 			struct policy_found gone;
 
-			if (written[j] && policy_remove(rootfd, files[j], &gone) == 0) {
-				_cleanup_free_ char *p = policy_path(a->root, files[j]);
-
-				log_info("removed %s again", p);
-			}
+			if (written[j] && policy_remove(rootfd, files[j], &gone) == 0)
+				log_info("removed %s again", paths[j]);
 		}
 		return r;
 	}

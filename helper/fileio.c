@@ -200,7 +200,7 @@ static bool same_entry(const struct stat *a, const struct stat *b)
 }
 
 int remove_file_verified_at(int dirfd, const char *name, const struct stat *expect,
-			    bool (*same_content)(const char *buf, size_t len))
+			    bool (*same_content)(const char *buf, size_t len, const void *userdata), const void *userdata)
 {
 	char tmp[NAME_MAX + 1];
 	struct stat st;
@@ -218,7 +218,7 @@ int remove_file_verified_at(int dirfd, const char *name, const struct stat *expe
 		_cleanup_free_ char *buf = NULL;
 		size_t len;
 
-		ok = read_file_at(dirfd, tmp, 64 * 1024, &buf, &len) == 0 && same_content(buf, len);
+		ok = read_file_at(dirfd, tmp, 64 * 1024, &buf, &len) == 0 && same_content(buf, len, userdata);
 	}
 	if (!ok) {
 		/* not what we examined: give it back its name */
@@ -235,7 +235,8 @@ int remove_file_verified_at(int dirfd, const char *name, const struct stat *expe
 	return 0;
 }
 
-void remove_stale_temporaries_at(int dirfd, const char *name, bool (*same_content)(const char *buf, size_t len))
+void remove_stale_temporaries_at(int dirfd, const char *name,
+				 bool (*same_content)(const char *buf, size_t len, const void *userdata), const void *userdata)
 {
 	char tmp[NAME_MAX + 1];
 	struct stat st;
@@ -249,7 +250,7 @@ void remove_stale_temporaries_at(int dirfd, const char *name, bool (*same_conten
 		size_t len;
 
 		if (S_ISLNK(st.st_mode) ||
-		    (read_file_at(dirfd, tmp, 64 * 1024, &buf, &len) == 0 && same_content && same_content(buf, len)))
+		    (read_file_at(dirfd, tmp, 64 * 1024, &buf, &len) == 0 && same_content && same_content(buf, len, userdata)))
 			(void)unlinkat(dirfd, tmp, 0);
 		else
 			log_warning("%s was left by an interrupted run and is not daxbus's policy; left alone", tmp);

@@ -51,11 +51,12 @@ int write_file_atomic_at(int dirfd, const char *name, const char *data, size_t l
  * SAME_CONTENT, if given, re-checks a regular file's content after the move.
  */
 int remove_file_verified_at(int dirfd, const char *name, const struct stat *expect,
-			    bool (*same_content)(const char *buf, size_t len));
+			    bool (*same_content)(const char *buf, size_t len, const void *userdata), const void *userdata);
 
 /*
  * Under the lock: remove temporaries a killed run left next to NAME.  The
  * removal temporary is only deleted when SAME_CONTENT accepts it (it may be
  * a file someone swapped in while a run was killed).
  */
-void remove_stale_temporaries_at(int dirfd, const char *name, bool (*same_content)(const char *buf, size_t len));
+void remove_stale_temporaries_at(int dirfd, const char *name,
+				 bool (*same_content)(const char *buf, size_t len, const void *userdata), const void *userdata);

@@ -416,8 +416,10 @@ static int run(const struct cli_args *a)
 	 * end of the process) is all it needs.  The root step may have a root
 	 * to make read-only again, so it gets the handler.
 	 */
-	if (early)
+	if (early) {
 		alarm(STEP_SECONDS);
+		policy_tidy = false; /* a fresh /run has no leftovers of killed runs */
+	}
 	else
 		bound_run_time();
 

@@ -86,7 +86,8 @@ static int scan_dir(int rootfd, const char *dir, struct modconf *m)
 		}
 	}
 	closedir(d);
-	qsort(m->e + first, m->n - first, sizeof(*m->e), cmp_entry);
+	if (m->n > first)
+		qsort(m->e + first, m->n - first, sizeof(*m->e), cmp_entry);
 	return 0;
 }
 

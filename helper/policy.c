@@ -55,8 +55,11 @@ char *policy_path(const char *root, const struct policy_file *f)
 	_cleanup_free_ char *dir = path_join_root(root, f->dir);
 	char *p;
 
-	if (!dir || asprintf(&p, "%s/%s", dir, f->name) < 0)
-		abort(); /* a few bytes for a message: nothing sensible is left to do */
+	if (!dir || asprintf(&p, "%s/%s", dir, f->name) < 0) {
+		/* callers name their files before touching anything, so this changes nothing on disk */
+		log_error_errno(ENOMEM, "cannot name %s/%s: %m", f->dir, f->name);
+		exit(1);
+	}
 	return p;
 }
 
@@ -119,10 +122,13 @@ int policy_classify(int rootfd, const struct policy_file *f, struct policy_found
 	return classify_at(rootfd, dirfd, f, ret);
 }
 
-static bool policy_text_ok(const char *buf, size_t len)
+/* For fileio's checks: is BUF exactly the text of the policy_file USERDATA? */
+static bool is_file_text(const char *buf, size_t len, const void *userdata)
 {
-	return policy_is_ours(buf, len);
+	return same_text(userdata, buf, len);
 }
+
+bool policy_tidy = true;
 
 int policy_install(int rootfd, const struct policy_file *f, struct policy_found *ret_found)
 {
@@ -134,6 +140,8 @@ int policy_install(int rootfd, const struct policy_file *f, struct policy_found 
 	if (r < 0)
 		return r;
 	lock = dir_lock(dirfd);
+	if (lock >= 0 && policy_tidy)
+		remove_stale_temporaries_at(dirfd, f->name, is_file_text, f);
 	r = classify_at(rootfd, dirfd, f, &found);
 	if (r == 0 && found.state == POLICY_ABSENT) {
 		r = write_file_atomic_at(dirfd, f->name, f->text, strlen(f->text), 0644);
@@ -166,12 +174,12 @@ int policy_remove(int rootfd, const struct policy_file *f, struct policy_found *
 	if (r < 0)
 		return r;
 	lock = dir_lock(dirfd);
-	if (lock >= 0 && f->kmod)
-		remove_stale_temporaries_at(dirfd, f->name, policy_text_ok);
+	if (lock >= 0)
+		remove_stale_temporaries_at(dirfd, f->name, is_file_text, f);
 	r = classify_at(rootfd, dirfd, f, &found);
 	if (r == 0) {
 		if (found.state == POLICY_OURS || found.state == POLICY_LINK) {
-			r = remove_file_verified_at(dirfd, f->name, &found.st, found.state == POLICY_OURS ? (f->kmod ? policy_text_ok : NULL) : NULL);
+			r = remove_file_verified_at(dirfd, f->name, &found.st, found.state == POLICY_OURS ? is_file_text : NULL, f);
 			if (r == -ENOENT) /* removed concurrently: the state asked for */
 				r = 0;
 		} else if (found.state != POLICY_ABSENT)

@@ -69,5 +69,11 @@ int policy_remove(int rootfd, const struct policy_file *f, struct policy_found *
 
 const char *policy_state_str(enum policy_state s);
 
-/* "ROOT/DIR/NAME" for messages (malloc'ed; never NULL: aborts on lack of memory). */
+/* Whether installs first remove temporaries killed runs left (not needed in a fresh initramfs /run). */
+extern bool policy_tidy;
+
+/*
+ * "ROOT/DIR/NAME" for messages (malloc'ed).  Never NULL: without memory for
+ * it, it says so and exits 1, so callers name every file before writing any.
+ */
 char *policy_path(const char *root, const struct policy_file *f);
