@@ -36,8 +36,9 @@ check_image() {
 		has "$unit" '^After=.*sysroot\.mount.*initrd-root-fs\.target' || { ok=0; why+=("root unit not After=sysroot.mount initrd-root-fs.target"); }
 		has "$unit" '^Before=.*initrd-parse-etc\.service' || { ok=0; why+=("root unit not Before=initrd-parse-etc.service"); }
 		has "$unit" '^ExecStart=-/usr/sbin/daxbus initrd root' || { ok=0; why+=("root unit failure not ignored"); }
-		has "$list" "$UNITS/sysinit.target.wants/daxbus-early.service" || { ok=0; why+=("early unit not enabled"); }
-		has "$list" "$UNITS/initrd.target.wants/daxbus-root.service" || { ok=0; why+=("root unit not enabled"); }
+		# enabled as dracut's own modules do it ($SYSTEMCTL add-wants: links in etc/systemd/system)
+		has "$list" " (etc|usr/lib)/systemd/system/sysinit.target.wants/daxbus-early.service " || { ok=0; why+=("early unit not enabled"); }
+		has "$list" " (etc|usr/lib)/systemd/system/initrd.target.wants/daxbus-root.service " || { ok=0; why+=("root unit not enabled"); }
 		has "$list" 'hooks/.*daxbus' && { ok=0; why+=("shell hooks in a systemd image"); }
 		has "$list" "$UNITS/systemd-udevd.service" || { ok=0; why+=("not a systemd initrd"); }
 	else
