@@ -51,12 +51,21 @@
 #                           becomes a dependency (a failed BOOT2 means this
 #                           boot is not run)
 #            fn:FUNC        FUNC BOOT OUT writes the disk image
+#   append=  kernel arguments after BOOT_BASE_APPEND
 #   after=   more boots that must have run (successfully) first
-#   put=     host files copied into the disk (boot_disk_put), "SRC:PATH"
+#   put=     files copied into the disk (boot_disk_put), "SRC:PATH" for a
+#            host file, "image:NAME:PATH" for a declared image
 #   actions= guest actions, see below; "pre:FILE" for one run before the
 #            report is taken
-#   Everything but the declaration happens inside the boot's background job
-#   (disk, files, initrd, NVDIMM copy, QEMU), logged to harness.log.
+#   timeout= seconds this boot's QEMU may take (default BOOT_TIMEOUT, or
+#            240 under TCG); the agent's own unit stops after 150 s, so a
+#            slow action also needs put= of a drop-in
+#            /etc/systemd/system/daxbus-guest.service.d/NAME.conf
+#            ([Service] TimeoutStartSec=...)
+#   Job steps, in order, each timed in harness.log: disk, put, actions,
+#   initrd, then QEMU with a fresh copy of the NVDIMM.  A step that fails
+#   fails the boot with its first error line ("initrd image:X: dracut
+#   failed ..."), and the boots depending on it are not run.
 #
 #     sched_image NAME BUILDER [ARGS...]
 #   declares an initramfs image build/boot/initrd/NAME.img, built at most
@@ -64,11 +73,13 @@
 #   (sched_image_path NAME); a second job asking meanwhile waits for it.
 #
 #     sched_cell CELL "BOOT..." CHECK [ARGS...]
-#   declares a verdict: when all of its boots have run, CHECK ARGS... runs in
-#   the main shell with $cell set and $boot the first boot; it records what
-#   differs with `seen+=("...")` (cells.sh's expect helpers do) and may call
-#   `on BOOT` to read another boot's report.  Several cells may name the
-#   same boot; it runs once.
+#   declares a verdict: when all of its boots have run, CHECK ARGS... runs
+#   (in a subshell: a check that breaks fails only its cell) with $cell set
+#   and $boot the first boot; it records what differs with `seen+=("...")`
+#   (cells.sh's expect helpers do) and may call `on BOOT` to read another
+#   boot's report.  No seen entry: PASS.  If a boot of the cell failed or was
+#   not run, the cell FAILs naming it, without running CHECK.  Several cells
+#   may name the same boot; it runs once.
 #
 #     sched_run CELL...   runs the boots those cells need (transitively), at
 #   most BOOT_JOBS at a time (default 2 with two or more CPUs), and prints
@@ -88,9 +99,12 @@
 # disk=after:THIS.  A disk=after: copy starts with both directories emptied:
 # a boot runs exactly the actions it declares.  The pattern "rebuild the
 # initramfs in the guest, then reboot with it":
-#   sched_boot stage1 kver=K initrd=image:plain disk=base \
+#   sched_boot stage1 kver=K initrd=image:plain disk=treefn:"root_variant dracut" \
 #       actions="pre:tests/boot/actions/10-rebuild.sh"
 #   sched_boot stage2 kver=K disk=after:stage1 initrd=disk:/boot/initrd.img-K
+#   sched_cell rebuilt "stage1 stage2" check_rebuilt
+# cells.sh's harness-multistage (not in the default list) does exactly this
+# with real boots: `tests/boot/cells.sh harness-multistage`.
 
 DEPS="qemu-system-x86 debootstrap dracut-core kmod cpio e2fsprogs coreutils util-linux dpkg apt debian-archive-keyring"
 
