@@ -233,7 +233,11 @@ check_bus_only_61() {
 
 # 8. Installer: enable --root --dracut on the target, its dracut config decides.
 check_installer() {
-	lsinitrd "$(cat "$BOOT_DIR/$boot/initrd.path")" | grep -q ' usr/sbin/daxbus$' ||
+	local list
+	# the whole listing first: grep -q would close the pipe early, and with
+	# pipefail lsinitrd's SIGPIPE would read as "not found"
+	list=$(lsinitrd "$(cat "$BOOT_DIR/$boot/initrd.path")")
+	grep -q ' usr/sbin/daxbus$' <<<"$list" ||
 		seen+=("module not in the image built from the target's config")
 	bus_model
 	expect conf./etc/modprobe.d/daxctl.conf "file:$POLICY_SHA"
