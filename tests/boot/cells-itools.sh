@@ -29,12 +29,11 @@ ITOOLS_DAX_MODULES="nfit libnvdimm nd_pmem dax_pmem_core dax_pmem dax_pmem_compa
 ITOOLS_OPTIN=$'# written by daxbus enable --initramfs: include daxbus in every initramfs\nDAXBUS=y\n'
 
 # A guest hook (tests/boot/guest: /usr/local/lib/daxbus-guest.d/*.sh, stdout
-# copied into the report): the ext4 remounts of the root and the console
-# lines of udevd's start, with their kernel timestamps.
+# copied into the report): the root's ext4 mount and remounts, with their
+# kernel timestamps.
 _itools_guest_hook() {
 	cat <<'EOF'
 dmesg | sed -n 's/^\[ *\([0-9.]*\)\] EXT4-fs (vda): \(.*\)/ext4_vda=\1 \2/p'
-dmesg | sed -n 's/^\[ *\([0-9.]*\)\] .*starting version.*/udevd_start_ts=\1/p' | head -n1
 EOF
 }
 
@@ -155,11 +154,13 @@ itools_image_dax_modules() {
 }
 
 # On the serial console, the early step's last line comes before udevd's
-# "starting version" line (initramfs-tools starts udevd in init-top/udev).
+# "Starting systemd-udevd version N" (initramfs-tools starts udevd in
+# init-top/udev; udevd prints that line to the console, not to the kernel
+# log).
 itools_expect_before_udevd() {
 	local log=$BOOT_DIR/$cell/console.log done_at udevd_at
 	done_at=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -n -m1 'daxbus: early step done' | cut -d: -f1)
-	udevd_at=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -n -m1 -i 'starting version' | cut -d: -f1)
+	udevd_at=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -n -m1 -E 'Starting (systemd-udevd )?version' | cut -d: -f1)
 	if [ -z "$done_at" ] || [ -z "$udevd_at" ]; then
 		seen+=("console lacks the early step (line ${done_at:-none}) or udevd's start (line ${udevd_at:-none})")
 	elif [ "$done_at" -ge "$udevd_at" ]; then
