@@ -333,10 +333,13 @@ for variant in dracut itools; do
 		# The root's own dracut and configuration, asked for the module.
 		out=$(root_chroot "$r" dracut --force --no-compress --add daxbus --kver "$ROOTS_KVER" /tmp/daxbus-test.img 2>&1)
 		list=$(lsinitrd "$r/tmp/daxbus-test.img" 2>/dev/null)
-		if grep -q ' usr/sbin/daxbus$' <<<"$list" && grep -q 'usr/share/daxbus/daxctl.conf$' <<<"$list"; then
-			pass "dracut root: dracut --add daxbus (in the chroot) puts the helper and the policy in the image"
+		# The helper carries the policy text compiled in: the image gets the
+		# helper and its early and root steps, and no copy of the policy.
+		if grep -q ' usr/sbin/daxbus$' <<<"$list" && grep -q 'daxbus-early' <<<"$list" &&
+			grep -q 'daxbus-root' <<<"$list" && ! grep -q 'daxctl\.conf$' <<<"$list"; then
+			pass "dracut root: dracut --add daxbus (in the chroot) puts the helper and its two steps in the image, and no policy file"
 		else
-			fail "dracut root: image" "$(tail -n 10 <<<"$out")"
+			fail "dracut root: image" "$(grep daxbus <<<"$list")" "$(tail -n 10 <<<"$out")"
 		fi
 	else
 		# The root's own mkinitramfs, with its configuration but MODULES=list
