@@ -17,8 +17,21 @@
 #include "log.h"
 #include "util.h"
 
-/* Limits for the child that runs libkmod. */
+/* Limits for the child that runs libkmod.  A sanitizer build has reserved
+ * terabytes of shadow address space before main(): an address-space limit
+ * would make its every allocation fail, so that build keeps the CPU and wall
+ * limits only. */
 #define CHILD_MEMORY (256UL << 20)
+#if defined(__SANITIZE_ADDRESS__)
+#define CHILD_LIMIT_AS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHILD_LIMIT_AS 0
+#endif
+#endif
+#ifndef CHILD_LIMIT_AS
+#define CHILD_LIMIT_AS 1
+#endif
 #define CHILD_CPU_SECONDS 5
 #define CHILD_WALL_MS 5000
 
@@ -152,7 +165,8 @@ static int ask_isolated(int treefd, int conffd, struct kernel_facts *k)
 		struct rlimit mem = { CHILD_MEMORY, CHILD_MEMORY }, cpu = { CHILD_CPU_SECONDS, CHILD_CPU_SECONDS };
 
 		close(pipefd[0]);
-		(void)setrlimit(RLIMIT_AS, &mem);
+		if (CHILD_LIMIT_AS)
+			(void)setrlimit(RLIMIT_AS, &mem);
 		(void)setrlimit(RLIMIT_CPU, &cpu);
 		k->index_error = ask_libkmod(treefd, conffd, k);
 		_exit(write(pipefd[1], k, sizeof(*k)) == (ssize_t)sizeof(*k) ? 0 : 1);
