@@ -86,7 +86,10 @@ run_case() {
 	local name=$1 lw=$2 rw=$3 args=$4 want_rc=$5 pieces=$6 after=$7 d out rc before now piece e want problems=()
 	d=$(t_tmp migrate)
 	# shellcheck disable=SC2086 # words
-	live "$d/live" $lw && root "$d/root" $rw || { fail "$name" "setup failed"; return; }
+	if ! live "$d/live" $lw || ! root "$d/root" $rw; then
+		fail "$name" "setup failed"
+		return
+	fi
 	before=$(manifest "$d")
 	args=${args//ROOT/$d/root}
 	# shellcheck disable=SC2086 # words

@@ -12,6 +12,7 @@
 #   migrate-61      Debian 12's 6.1 (no compat driver)
 # shellcheck disable=SC2154 # here, K510, K61, DAXBUS, POLICY_SHA, boot: cells.sh
 
+# shellcheck disable=SC2034 # cells.sh appends it to ALL_CELLS
 MIGRATE_CELLS="migrate-live migrate-busy migrate-dry-run-and-again early-rescue migrate-bus-only-61"
 
 fresh migrate-510 kver="$K510" initrd="image:plain-$K510" actions="pre:$here/actions/migrate-510.sh"

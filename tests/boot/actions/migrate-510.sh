@@ -8,6 +8,10 @@
 # then shows the final state.
 k() { printf '%s=%s\n' "$1" "$2"; }
 out() { sed "s/^/$1.out=/"; }
+names() {
+	local f
+	for f in "$1"/*; do [ -e "$f" ] && printf '%s ' "${f##*/}"; done
+}
 conf() { if [ -e "$1" ]; then sha256sum <"$1" | cut -d' ' -f1; else echo absent; fi; }
 state() {
 	local p=$1 d drv=none
@@ -17,8 +21,8 @@ state() {
 		[ -L "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
 	done
 	k "$p.nd_driver" "$drv"
-	k "$p.class_dax" "$(ls /sys/class/dax 2>/dev/null | tr '\n' ' ')"
-	k "$p.bus_dax" "$(ls /sys/bus/dax/devices 2>/dev/null | tr '\n' ' ')"
+	k "$p.class_dax" "$(names /sys/class/dax)"
+	k "$p.bus_dax" "$(names /sys/bus/dax/devices)"
 	k "$p.compat_loaded" "$(grep -c '^dax_pmem_compat ' /proc/modules)"
 	k "$p.etc_conf" "$(conf /etc/modprobe.d/daxctl.conf)"
 	k "$p.run_conf" "$(conf /run/modprobe.d/daxctl.conf)"
@@ -28,7 +32,7 @@ state() {
 state before
 
 # 1. busy: a process holds the device open
-sleep 600 </dev/dax0.0 &
+sleep 600 3</dev/dax0.0 &
 holder=$!
 sleep 1
 k busy.holder "$holder"
