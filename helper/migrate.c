@@ -210,6 +210,8 @@ static void roll_back(int rootfd, const char *kver, const char *sys)
 			r = sysfs_write(sys, "bus/nd/drivers_probe", l.nd_dax[i]);
 		if (r < 0)
 			log_error_errno(r, "rollback: cannot bind %s again: %m", l.nd_dax[i]);
+		else
+			log_info("rollback: bound %s to " COMPAT " again", l.nd_dax[i]);
 	}
 	sysfs_read_dax(sys, &l);
 	loose = 0;

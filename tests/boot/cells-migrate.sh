@@ -74,6 +74,9 @@ check_migrate_live() {
 	expect live.opens yes
 	expect live.etc_conf "$POLICY_SHA"
 	expect live.module.dax_pmem 1
+	# the fact migrate.c's comment states: only the compat module changes
+	expect live.module.dax_pmem_core 1
+	expect live.module.device_dax 1
 	# what the bus model is for
 	expect kmem.rc 0
 	awk -v a="$(r kmem.memtotal_before)" -v b="$(r kmem.memtotal_after)" 'BEGIN { exit !(b > a) }' ||
