@@ -89,10 +89,11 @@ hostonly_expect_hostonly() {
 }
 
 # hostonly_expect_in BOOT yes|no PATTERN WHAT: an image path matching the
-# extended regular expression PATTERN (anchored at the end) is / is not there.
+# extended regular expression PATTERN is / is not there, as a file or as a
+# symlink (daxctl's policy is a link: "PATH -> TARGET" in the listing).
 hostonly_expect_in() {
 	local b=$1 should=$2 pat=$3 what=$4 has=no
-	grep -Eq " ${pat}\$" "$BOOT_DIR/$b/initrd.lsinitrd" && has=yes
+	grep -Eq " ${pat}( -> .*)?\$" "$BOOT_DIR/$b/initrd.lsinitrd" && has=yes
 	[ "$has" = "$should" ] || seen+=("$b: image $([ "$should" = yes ] && echo lacks || echo has) $what")
 }
 
@@ -122,7 +123,6 @@ hostonly_expect_build() {
 	local version
 	version=$(sed -n 's/^VERSION *:= *//p' "$BOOT_TOP/Makefile")
 	on hostonly-build
-	expect pre.hostonly-build.rc 0
 	expect hostonly.dpkg_rc 0
 	expect hostonly.dpkg_status "install ok installed $version"
 	expect hostonly.helper_owner "daxbus: /usr/sbin/daxbus"
@@ -198,7 +198,6 @@ check_hostonly_optout() {
 check_hostonly_daxctl_stale() {
 	local b=hostonly-daxctl-stale
 	on hostonly-stale-build
-	expect pre.hostonly-stale-build.rc 0
 	expect hostonly.dracut_rc 0
 	expect hostonly.migrate_rc 0
 	compat_model
