@@ -14,6 +14,8 @@ set -uo pipefail
 # shellcheck source=boot/lib.sh
 . "$(dirname "$0")/boot/lib.sh"
 . "$(dirname "$0")/lib/roots.sh"
+# shellcheck source=lib/deb.sh
+. "$(dirname "$0")/lib/deb.sh"
 t_require git make tar gzip dpkg-buildpackage dpkg-deb lintian rpmbuild rpm mandoc groff readelf unshare chroot
 
 # Our own make runs must not inherit the caller's (make check's) variables.
@@ -243,6 +245,9 @@ tar -xzf "$dist" -C "$debdir"
 deb=$debdir/daxbus_${version}_$arch.deb
 if (cd "$debdir/daxbus-$version" && KMOD_SOURCE=$kmod_src dpkg-buildpackage -us -uc -b >"$debdir/build.log" 2>&1) && [ -f "$deb" ]; then
 	pass "dpkg-buildpackage -us -uc -b: daxbus_${version}_$arch.deb"
+	# The boot cells that install it with dpkg take it from build/deb
+	# (tests/lib/deb.sh): one dpkg-buildpackage per make check.
+	deb_store "$deb" || fail "keeping the .deb for the boot cells" "deb_store $deb failed"
 else
 	fail "dpkg-buildpackage" "$(tail -n 15 "$debdir/build.log")"
 fi
