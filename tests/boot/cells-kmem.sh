@@ -1,0 +1,168 @@
+#!/bin/bash
+# Boot cells for issue 11, part 1: device-DAX memory handed to dax_kmem as
+# system RAM at the first boot, through daxctl's own configuration, on Debian
+# 11's 5.10 kernel (has dax_pmem_compat) with the bookworm root of
+# tests/boot/lib.sh.  Sourced by tests/boot/cells.sh, which declares the
+# images and runs the cells; names in KMEM_CELLS.
+#
+# What the root's daxctl provides (package daxctl 76.1-1, Debian bookworm;
+# read from the debootstrapped tree, build/boot/cache/debootstrap):
+# - /etc/daxctl.conf.d/: every *.conf there is an ini file;
+#   a section "[reconfigure-device NAME]" with "nvdimm.uuid = UUID" selects a
+#   device, "mode = system-ram" (the default), "online = true|false" (default
+#   true), "movable = true|false" (default true) say what to do.  The
+#   shipped daxctl.example.conf has all of it commented out.  The uuid is the
+#   nd dax device's (its info block's): what `ndctl create-namespace -m
+#   devdax` and `ndctl list` print as "uuid", /sys/bus/nd/devices/daxX.Y/uuid.
+# - `daxctl reconfigure-device --check-config DEV` (-C) reads that
+#   configuration for DEV (daxX.Y or /dev/daxX.Y) and reconfigures it; no
+#   matching section: a message, exit 0.  It needs the bus model
+#   (daxctl-reconfigure-device(1), Note).
+# - /lib/udev/rules.d/90-daxctl-device.rules, one rule:
+#     ACTION=="add", SUBSYSTEM=="dax", RUN+="/usr/bin/daxctl -C $env{DEVNAME}"
+#   That program fails before doing anything: -C is an option of
+#   reconfigure-device, not of daxctl, which answers "Unknown option: -C"
+#   and exits 129, in either device model.  Debian's rule replaced the
+#   upstream one (which starts daxdev-reconfigure@.service, a unit running
+#   `daxctl reconfigure-device --check-config %I`), and no bookworm package
+#   ships that unit.  (trixie's daxctl 81-1 has the upstream rule back, but
+#   no package there ships daxdev-reconfigure@.service either.)
+# So the shipped pieces alone never reconfigure anything.  The cells put, in
+# /etc/udev/rules.d, a rule of the same name (it hides the shipped one) made
+# from the shipped rule by adding the missing `reconfigure-device`; the
+# shipped rule's own result is still measured in every boot
+# (actions/kmem-shipped-rule.sh) and checked, so that a fixed package shows
+# up as a FAIL telling to drop the replacement.  The configuration itself is
+# daxctl's, in daxctl's directory, read by daxctl.
+#
+# Sizes: x86_64 memory blocks are 128 MiB here; the 512 MiB NVDIMM of
+# lib.sh sits at 4 GiB and its devdax range (after the info block and the
+# struct-page reserve, 2 MiB aligned) holds three whole blocks, which
+# dax_kmem adds; -m 1G leaves room for their memmap.  The guest reports the
+# blocks of dax0.0's range and MemTotal (tests/boot/guest/daxbus-guest).
+#
+# shellcheck disable=SC2154 # boot, cell, K510, DAXBUS... come from cells.sh
+[ -n "${DAXBUS_CELLS_LOADED-}" ] || { echo "cells-kmem.sh: source it from tests/boot/cells.sh" >&2; exit 1; }
+kmem_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# shellcheck disable=SC2034 # read by cells.sh
+KMEM_CELLS="kmem-firstboot kmem-without-daxbus"
+KMEM_SHIPPED_RULE=/lib/udev/rules.d/90-daxctl-device.rules
+KMEM_RULE=/etc/udev/rules.d/90-daxctl-device.rules
+KMEM_CONF=/etc/daxctl.conf.d/daxbus-test.conf
+
+# The disk of both boots: the cached root with daxctl's configuration for
+# the NVDIMM's namespace (its uuid recorded when it was converted) and the
+# rule that makes udev run daxctl's check, both there before the first boot.
+kmem_disk() {
+	local out=$2 dir=$BOOT_DIR/$1 uuid root
+	uuid=$(boot_nvdimm_uuid) || return 1
+	root=$(boot_rootfs_base) || return 1
+	mkdir -p "$dir"
+	{
+		echo "# daxbus boot test: the NVDIMM's devdax namespace as system RAM"
+		echo "[reconfigure-device daxbus-test]"
+		echo "nvdimm.uuid = $uuid"
+		echo "mode = system-ram"
+		echo "online = true"
+		echo "movable = true"
+	} >"$dir/daxctl.conf"
+	grep -q 'RUN+="/usr/bin/daxctl -C \$env{DEVNAME}"' "$root$KMEM_SHIPPED_RULE" ||
+		{ boot_die "$KMEM_SHIPPED_RULE is not the rule cells-kmem.sh describes: check it again"; return 1; }
+	{
+		echo "# daxbus boot test: $KMEM_SHIPPED_RULE with the subcommand its RUN lacks"
+		sed 's|/usr/bin/daxctl -C |/usr/bin/daxctl reconfigure-device --check-config |' "$root$KMEM_SHIPPED_RULE"
+	} >"$dir/daxctl-device.rules"
+	boot_disk_image "$out" &&
+		boot_disk_put "$out" "$dir/daxctl.conf" "$KMEM_CONF" &&
+		boot_disk_put "$out" "$dir/daxctl-device.rules" "$KMEM_RULE"
+}
+
+# The kernel arguments of compat-baseline (plus daxbus's debug switch), so
+# that MemTotal compares: log_buf_len alone moves it by megabytes.
+sched_boot kmem-firstboot kver="$K510" initrd="image:daxbus-out-$K510-systemd" disk=fn:kmem_disk \
+	"put=$DAXBUS:/usr/sbin/daxbus" append="$APPEND_DEBUG rd.daxbus.debug" \
+	actions="$kmem_here/actions/kmem-shipped-rule.sh"
+sched_boot kmem-without-daxbus kver="$K510" initrd="image:plain-$K510" disk=fn:kmem_disk \
+	"put=$DAXBUS:/usr/sbin/daxbus" append="$APPEND_DEBUG" \
+	actions="$kmem_here/actions/kmem-shipped-rule.sh $kmem_here/actions/kmem-by-hand.sh"
+
+# Both: the shipped rule's program still fails by itself (else the
+# replacement rule is not needed any more).
+kmem_shipped_rule_broken() {
+	expect kmem.shipped_rule.cmd "/usr/bin/daxctl -C /dev/dax0.0"
+	expect kmem.shipped_rule.rc 129
+	grep -qx 'kmem.shipped_rule.out=Unknown option: -C' "$BOOT_DIR/$boot/report.txt" ||
+		seen+=("the shipped rule's daxctl did not say 'Unknown option: -C': drop the replacement rule?")
+}
+
+# kmem_num KEY VAR: VAR gets KEY's number from the report, or -1 and a note.
+kmem_num() {
+	local v
+	v=$(r "$1")
+	case $v in
+	'' | *[!0-9]*) seen+=("$1=${v:-<none>} on $boot (want a number)"); v=-1 ;;
+	esac
+	printf -v "$2" '%s' "$v"
+}
+
+# daxbus + daxctl's configuration: system RAM at the first boot.
+check_kmem_firstboot() {
+	local blocks online total bs mem base
+	bus_model
+	expect dax0.0.driver kmem
+	expect module.kmem loaded
+	grep -q '^daxctl_list=.*"mode":"system-ram"' "$BOOT_DIR/$boot/report.txt" ||
+		seen+=("daxctl list does not show system-ram: $(r daxctl_list)")
+	if grep -q '^udev_daxctl=.*failed' "$BOOT_DIR/$boot/report.txt"; then
+		seen+=("udevd: $(sed -n 's/^udev_daxctl=//p' "$BOOT_DIR/$boot/report.txt" | grep failed | head -n1)")
+	fi
+	blocks=$(r memblocks.dax0.0)
+	online=${blocks%/*} total=${blocks#*/}
+	if ! [[ $blocks =~ ^[0-9]+/[0-9]+$ ]] || [ "$total" -lt 1 ] || [ "$online" != "$total" ]; then
+		seen+=("memory blocks of dax0.0 online: ${blocks:-<none>} (want all, at least one)")
+		[[ $online =~ ^[0-9]+$ ]] || online=0
+	fi
+	kmem_num memory_block_size bs
+	kmem_num memtotal_kb mem
+	kmem_shipped_rule_broken
+	on compat-baseline
+	kmem_num memtotal_kb base
+	# The blocks' memory, give or take 1/16 (memmap and such).
+	if [ "$mem" -ge 0 ] && [ "$base" -ge 0 ] && [ "$bs" -gt 0 ] &&
+		[ $((mem - base)) -lt $((online * bs * 15 / 16 / 1024)) ]; then
+		seen+=("MemTotal ${mem} kB, baseline ${base} kB: grew by less than the $online online blocks of $((bs / 1024)) kB")
+	fi
+}
+
+# The same configuration without daxbus: the compat model, daxctl refuses.
+check_kmem_without_daxbus() {
+	local mem base bs
+	compat_model
+	no_policy_files
+	expect dax0.0.driver none
+	expect module.kmem absent
+	grep -q '^daxctl_list=.*"mode":"devdax"' "$BOOT_DIR/$boot/report.txt" ||
+		seen+=("daxctl list does not show devdax: $(r daxctl_list)")
+	grep -qF "udev_daxctl=dax0.0: Process '/usr/bin/daxctl reconfigure-device --check-config /dev/dax0.0' failed with exit code 161." "$BOOT_DIR/$boot/report.txt" ||
+		seen+=("no udevd line saying that daxctl reconfigure-device --check-config failed with 161 (-EOPNOTSUPP)")
+	# 161: -EOPNOTSUPP as an exit status
+	expect kmem.by_hand.rc 161
+	grep -qx 'kmem.by_hand.out=libdaxctl: daxctl_dev_disable: dax0.0: error: device model is dax-class' "$BOOT_DIR/$boot/report.txt" ||
+		seen+=("daxctl by hand did not say 'device model is dax-class'")
+	grep -qx 'kmem.by_hand.out=error reconfiguring devices: Operation not supported' "$BOOT_DIR/$boot/report.txt" ||
+		seen+=("daxctl by hand did not say 'error reconfiguring devices: Operation not supported'")
+	[[ $(r memblocks.dax0.0) =~ ^0/[1-9][0-9]*$ ]] ||
+		seen+=("memory blocks of dax0.0 online: $(r memblocks.dax0.0) (want 0 of at least one)")
+	kmem_shipped_rule_broken
+	kmem_num memtotal_kb mem
+	kmem_num memory_block_size bs
+	on compat-baseline
+	kmem_num memtotal_kb base
+	if [ "$mem" -ge 0 ] && [ "$base" -ge 0 ] && [ $((mem - base)) -ge $((bs / 1024)) ]; then
+		seen+=("MemTotal ${mem} kB, a memory block or more above the baseline's ${base} kB")
+	fi
+}
+
+sched_cell kmem-firstboot "kmem-firstboot compat-baseline" check_kmem_firstboot
+sched_cell kmem-without-daxbus "kmem-without-daxbus compat-baseline" check_kmem_without_daxbus
