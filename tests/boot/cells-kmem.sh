@@ -24,9 +24,12 @@
 #   reconfigure-device, not of daxctl, which answers "Unknown option: -C"
 #   and exits 129, in either device model.  Debian's rule replaced the
 #   upstream one (which starts daxdev-reconfigure@.service, a unit running
-#   `daxctl reconfigure-device --check-config %I`), and no bookworm package
-#   ships that unit.  (trixie's daxctl 81-1 has the upstream rule back, but
-#   no package there ships daxdev-reconfigure@.service either.)
+#   `daxctl reconfigure-device --check-config %I`); neither bookworm's ndctl
+#   nor its daxctl (nor libdaxctl1, libndctl6) ships that unit.  (trixie's
+#   daxctl 81-1 has the upstream rule back, but its ndctl, daxctl and
+#   libdaxctl1 packages do not ship daxdev-reconfigure@.service either.)
+#   Seen in the boots: "dax0.0: Process '/usr/bin/daxctl -C /dev/dax0.0'
+#   failed with exit code 129." in udevd's journal, on 5.10 and 6.1.
 # So the shipped pieces alone never reconfigure anything.  The cells put, in
 # /etc/udev/rules.d, a rule of the same name (it hides the shipped one) made
 # from the shipped rule by adding the missing `reconfigure-device`; the
@@ -36,9 +39,10 @@
 # daxctl's, in daxctl's directory, read by daxctl.
 #
 # Sizes: x86_64 memory blocks are 128 MiB here; the 512 MiB NVDIMM of
-# lib.sh sits at 4 GiB and its devdax range (after the info block and the
-# struct-page reserve, 2 MiB aligned) holds three whole blocks, which
-# dax_kmem adds; -m 1G leaves room for their memmap.  The guest reports the
+# lib.sh sits at 4 GiB and its devdax range, after the info block and the
+# struct-page reserve (2 MiB aligned), is 0x100a00000 + 502 MiB: blocks 33
+# to 35 lie wholly in it, 384 MiB that dax_kmem adds; -m 1G leaves room for
+# their memmap, so lib.sh's sizes stay.  The guest reports the
 # blocks of dax0.0's range and MemTotal (tests/boot/guest/daxbus-guest).
 #
 # shellcheck disable=SC2154 # boot, cell, K510, DAXBUS... come from cells.sh
