@@ -122,8 +122,9 @@ check-packages: all
 	@tools/deps.sh test package
 	@tests/run.sh packages
 
+# package: the hostonly cells install the .deb (dpkg-buildpackage) in the guest.
 check-boot: all
-	@tools/deps.sh test
+	@tools/deps.sh test package
 	@tests/run.sh --boot
 
 bench: all

@@ -18,7 +18,7 @@ struct cli_args {
 	const char *kver;    /* status --kver */
 	const char *step;    /* initrd early|root */
 	int log;             /* initrd --log: -1 default, else enum log_target */
-	bool runtime, dracut, initramfs, json;
+	bool runtime, dracut, initramfs, json, dry_run;
 };
 
 struct verb {
@@ -54,4 +54,4 @@ int cli_common_option(const struct verb *v, int opt, char *argv[], struct cli_ar
 int cli_open_root(const char *root, int *ret_fd);
 
 /* The commands, one file each. */
-extern const struct verb VERB_ENABLE, VERB_DISABLE, VERB_STATUS, VERB_INITRD;
+extern const struct verb VERB_ENABLE, VERB_DISABLE, VERB_STATUS, VERB_INITRD, VERB_MIGRATE;

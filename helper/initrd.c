@@ -27,12 +27,15 @@
 #include "fileio.h"
 #include "kmodq.h"
 #include "log.h"
+#include "migrate.h"
 #include "modconf.h"
 #include "policy.h"
 #include "util.h"
 
 /* Whatever a library or a file system does, a step ends within this. */
 #define STEP_SECONDS 20
+/* The early rescue's wait for devices on /sys/bus/dax, well inside STEP_SECONDS. */
+#define RESCUE_WAIT_SECONDS 5
 
 enum { OPT_SYSROOT = 0x100, OPT_LOG };
 
@@ -122,6 +125,33 @@ static void bound_run_time(void)
 	alarm(STEP_SECONDS);
 }
 
+/*
+ * Something loaded dax_pmem_compat before this step (rd.driver.pre=, a
+ * module another dracut module pulled in): with the policy now in place,
+ * move to the bus model in place, with `daxbus migrate`'s code.  Usually no
+ * nd dax device exists yet (udev has not run): removing the module is then
+ * all it takes.  Failures are logged; the boot goes on in whatever model,
+ * every device bound (migrate_apply rolls back).
+ */
+static void rescue_compat(int rootfd)
+{
+	struct migrate_plan p;
+
+	migrate_read(live_sys(), &p);
+	if (!p.needed)
+		return;
+	if (migrate_check_in_use(live_proc(), &p) < 0) {
+		log_warning("dax_pmem_compat was loaded before the early step and a device is in use: left in the compat model");
+		return;
+	}
+	if (migrate_apply(rootfd, live_sys(), &p, RESCUE_WAIT_SECONDS) < 0) {
+		log_warning("dax_pmem_compat was loaded before the early step; migrating in place failed (see above)");
+		return;
+	}
+	log_notice("dax_pmem_compat was loaded before the early step: migrated in place to the bus model (%u device%s moved)",
+		   p.n_bound, p.n_bound == 1 ? "" : "s");
+}
+
 static int step_early(int rootfd, const char *root, const char *cmdline)
 {
 	_cleanup_free_ char *path = policy_path(root, &POLICY_MODPROBE_RUN);
@@ -145,6 +175,8 @@ static int step_early(int rootfd, const char *root, const char *cmdline)
 	if (policy_classify(rootfd, &POLICY_MODPROBE_ETC, &etc) == 0 && (etc.state == POLICY_FOREIGN || etc.state == POLICY_NOT_FILE))
 		log_warning("the initramfs's own /etc/modprobe.d/daxctl.conf is not the policy and hides %s here; "
 			    "it still applies after switch-root unless the root's /etc has a daxctl.conf too", path);
+	else
+		rescue_compat(rootfd);
 	return 0;
 }
 

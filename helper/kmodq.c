@@ -17,10 +17,25 @@
 #include "log.h"
 #include "util.h"
 
-/* Limits for the child that runs libkmod. */
+/* Limits for the child that runs libkmod.  A sanitizer build has reserved
+ * terabytes of shadow address space before main(): an address-space limit
+ * would make its every allocation fail, so that build keeps the CPU and wall
+ * limits only. */
 #define CHILD_MEMORY (256UL << 20)
+#if defined(__SANITIZE_ADDRESS__)
+#define CHILD_LIMIT_AS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHILD_LIMIT_AS 0
+#endif
+#endif
+#ifndef CHILD_LIMIT_AS
+#define CHILD_LIMIT_AS 1
+#endif
 #define CHILD_CPU_SECONDS 5
 #define CHILD_WALL_MS 5000
+/* Loading a module runs its init (and the probes it triggers) in the child: more time. */
+#define CHANGE_WALL_MS 10000
 
 /* The index files libkmod may open; each must be a plain regular file. */
 static const char *const INDEX_FILES[] = {
@@ -130,15 +145,21 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Run ask_libkmod() in a child with limits; its answer comes back through a pipe. */
-static int ask_isolated(int treefd, int conffd, struct kernel_facts *k)
+/*
+ * Run FN(DATA) in a child with memory, CPU and wall-clock limits; DATA
+ * (SIZE bytes, filled by FN) comes back through a pipe.  -ELIBFAIL_DAXBUS
+ * when the child crashed or ran out of time: DATA is then left as it was.
+ */
+static int run_isolated(void (*fn)(void *data), void *data, size_t size, long wall_ms)
 {
 	int pipefd[2], status, r;
-	struct kernel_facts answer;
+	char answer[sizeof(struct kernel_facts)];
 	size_t got = 0;
 	long deadline;
 	pid_t pid;
 
+	if (size > sizeof(answer))
+		return -EINVAL;
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
 	pid = fork();
@@ -152,21 +173,22 @@ static int ask_isolated(int treefd, int conffd, struct kernel_facts *k)
 		struct rlimit mem = { CHILD_MEMORY, CHILD_MEMORY }, cpu = { CHILD_CPU_SECONDS, CHILD_CPU_SECONDS };
 
 		close(pipefd[0]);
-		(void)setrlimit(RLIMIT_AS, &mem);
+		if (CHILD_LIMIT_AS)
+			(void)setrlimit(RLIMIT_AS, &mem);
 		(void)setrlimit(RLIMIT_CPU, &cpu);
-		k->index_error = ask_libkmod(treefd, conffd, k);
-		_exit(write(pipefd[1], k, sizeof(*k)) == (ssize_t)sizeof(*k) ? 0 : 1);
+		fn(data);
+		_exit(write(pipefd[1], data, size) == (ssize_t)size ? 0 : 1);
 	}
 	close(pipefd[1]);
-	deadline = now_ms() + CHILD_WALL_MS;
-	while (got < sizeof(answer)) {
+	deadline = now_ms() + wall_ms;
+	while (got < size) {
 		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
 		long left = deadline - now_ms();
 		ssize_t n;
 
 		if (left <= 0 || poll(&p, 1, (int)left) == 0)
 			break; /* hung: the kill below ends it */
-		n = read(pipefd[0], (char *)&answer + got, sizeof(answer) - got);
+		n = read(pipefd[0], answer + got, size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -174,15 +196,33 @@ static int ask_isolated(int treefd, int conffd, struct kernel_facts *k)
 		got += (size_t)n;
 	}
 	close(pipefd[0]);
-	if (got < sizeof(answer))
+	if (got < size)
 		(void)kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (got < sizeof(answer)) {
+	if (got < size)
+		return -ELIBFAIL_DAXBUS;
+	memcpy(data, answer, size);
+	return 0;
+}
+
+static struct {
+	int treefd, conffd;
+} ask_fds;
+
+static void ask_child(void *data)
+{
+	struct kernel_facts *k = data;
+
+	k->index_error = ask_libkmod(ask_fds.treefd, ask_fds.conffd, k);
+}
+
+static int ask_isolated(int treefd, int conffd, struct kernel_facts *k)
+{
+	ask_fds.treefd = treefd;
+	ask_fds.conffd = conffd;
+	if (run_isolated(ask_child, k, sizeof(*k), CHILD_WALL_MS) < 0)
 		k->index_error = -ELIBFAIL_DAXBUS;
-		return 0;
-	}
-	*k = answer;
 	return 0;
 }
 
@@ -309,4 +349,91 @@ int kmodq_newest_kver(int rootfd, char *buf, unsigned size)
 	snprintf(buf, size, "%s", best);
 	free(best);
 	return 0;
+}
+
+/* A module change, asked of a child: the request in, the result out. */
+struct change {
+	int treefd, conffd, op;
+	char what[64]; /* module name, or modalias for KMODQ_LOAD_ALIAS */
+	char done[64]; /* the module loaded or removed */
+	int result;
+};
+
+static int change_libkmod(struct change *c)
+{
+	char treepath[64], confpath[64];
+	const char *config[2] = { confpath, NULL };
+	struct kmod_list *list = NULL, *allowed = NULL, *l;
+	struct kmod_module *mod = NULL;
+	struct kmod_ctx *ctx;
+	int r;
+
+	snprintf(treepath, sizeof(treepath), "/proc/self/fd/%d", c->treefd);
+	if (c->conffd >= 0)
+		snprintf(confpath, sizeof(confpath), "/proc/self/fd/%d", c->conffd);
+	else
+		snprintf(confpath, sizeof(confpath), "/dev/null");
+	ctx = kmod_new(treepath, config);
+	if (!ctx)
+		return -ENOMEM;
+	kmod_set_log_fn(ctx, kmod_log_forward, NULL);
+	if (c->op != KMODQ_LOAD_ALIAS) {
+		r = kmod_module_new_from_name(ctx, c->what, &mod);
+		if (r >= 0 && c->op == KMODQ_REMOVE)
+			r = kmod_module_remove_module(mod, 0); /* libkmod never waits: O_NONBLOCK */
+		else if (r >= 0) /* by name: the blacklist does not apply, as with modprobe NAME */
+			r = kmod_module_probe_insert_module(mod, 0, NULL, NULL, NULL, NULL);
+		snprintf(c->done, sizeof(c->done), "%s", c->what);
+		kmod_module_unref(mod);
+		kmod_unref(ctx);
+		return r < 0 ? r : 0;
+	}
+	/* what udev does with the device's modalias: lookup, blacklist, load */
+	r = kmod_module_new_from_lookup(ctx, c->what, &list);
+	if (r >= 0)
+		r = kmod_module_apply_filter(ctx, KMOD_FILTER_BLACKLIST, list, &allowed);
+	if (r >= 0 && !allowed)
+		r = -ENOENT;
+	kmod_list_foreach(l, allowed) {
+		if (r < 0)
+			break;
+		mod = kmod_module_get_module(l);
+		r = kmod_module_probe_insert_module(mod, KMOD_PROBE_APPLY_BLACKLIST, NULL, NULL, NULL, NULL);
+		if (r >= 0 && !c->done[0])
+			snprintf(c->done, sizeof(c->done), "%s", kmod_module_get_name(mod));
+		kmod_module_unref(mod);
+	}
+	kmod_module_unref_list(allowed);
+	kmod_module_unref_list(list);
+	kmod_unref(ctx);
+	return r < 0 ? r : 0;
+}
+
+static void change_child(void *data)
+{
+	struct change *c = data;
+
+	c->result = change_libkmod(c);
+}
+
+int kmodq_change(int rootfd, const char *kver, int conffd, enum kmodq_op op, const char *what, char ret_done[64])
+{
+	struct change c = { .conffd = conffd, .op = op, .result = -ELIBFAIL_DAXBUS };
+	_cleanup_close_ int treefd = -1;
+	_cleanup_free_ char *rel = NULL;
+	int r;
+
+	if (asprintf(&rel, "lib/modules/%s", kver) < 0)
+		return -ENOMEM;
+	r = chase_open(rootfd, rel, CHASE_DIRECTORY, O_RDONLY, &treefd);
+	if (r < 0)
+		return r;
+	c.treefd = treefd;
+	snprintf(c.what, sizeof(c.what), "%s", what);
+	r = run_isolated(change_child, &c, sizeof(c), CHANGE_WALL_MS);
+	if (r < 0)
+		return r;
+	if (c.result == 0 && ret_done)
+		snprintf(ret_done, 64, "%s", c.done);
+	return c.result;
 }

@@ -48,3 +48,17 @@ const char *mod_presence_str(enum mod_presence p);
 
 /* Newest kernel under ROOT/lib/modules (version order), for a target root. */
 int kmodq_newest_kver(int rootfd, char *buf, unsigned size);
+
+/*
+ * Change the running kernel's modules through libkmod, with ROOT/lib/modules/
+ * KVER and the configuration in CONFFD (-1: none), in a child bounded like
+ * the queries (a load gets 10 s: it runs the module's init):
+ *   KMODQ_REMOVE      remove module WHAT (never waits for its users)
+ *   KMODQ_LOAD_NAME   load module WHAT by name (the blacklist does not apply)
+ *   KMODQ_LOAD_ALIAS  load what the modalias WHAT resolves to, blacklist
+ *                     applied, as udev would
+ * 0 with RET_DONE (64 bytes, may be NULL) naming the module, or -errno;
+ * -ELIBFAIL_DAXBUS when the child crashed or ran out of time.
+ */
+enum kmodq_op { KMODQ_REMOVE, KMODQ_LOAD_NAME, KMODQ_LOAD_ALIAS };
+int kmodq_change(int rootfd, const char *kver, int conffd, enum kmodq_op op, const char *what, char ret_done[64]);

@@ -24,6 +24,7 @@ static const struct verb *const VERBS[] = {
 	&VERB_DISABLE,
 	&VERB_STATUS,
 	&VERB_INITRD,
+	&VERB_MIGRATE,
 };
 
 static void usage(FILE *f)
@@ -103,7 +104,7 @@ int cli_parse(int argc, char *argv[], struct cli_args *ret)
 	int r;
 
 	if (argc < 2)
-		return cli_usage_error(NULL, "missing command (enable, disable, status, initrd, help)");
+		return cli_usage_error(NULL, "missing command (enable, disable, status, initrd, migrate, help)");
 	if (streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
 		usage(stdout);
 		return -1;
@@ -117,7 +118,7 @@ int cli_parse(int argc, char *argv[], struct cli_args *ret)
 			a.verb = VERBS[i];
 	if (!a.verb) {
 		if (argv[1][0] == '-')
-			return cli_usage_error(NULL, "missing command before '%s' (enable, disable, status, initrd, help)", argv[1]);
+			return cli_usage_error(NULL, "missing command before '%s' (enable, disable, status, initrd, migrate, help)", argv[1]);
 		return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
 	}
 	optind = 0; /* a fresh getopt for every parse */

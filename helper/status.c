@@ -110,6 +110,12 @@ static void json_names(struct json *j, const char *key, char names[][64], unsign
 	json_array_end(j);
 }
 
+/* system-ram: kmem has it, its memory handed to the kernel; devdax: a character device */
+static const char *instance_mode(const struct dax_instance *d)
+{
+	return d->system_ram ? "system-ram" : "devdax";
+}
+
 static void print_json(const struct report *s)
 {
 	const char *where, *summary = policy_summary(&s->m, &where);
@@ -185,6 +191,20 @@ static void print_json(const struct report *s)
 			json_object_end(&j);
 		}
 		json_array_end(&j);
+		json_array_begin(&j, "instances");
+		for (unsigned i = 0; i < s->l.n_inst; i++) {
+			const struct dax_instance *d = &s->l.inst[i];
+
+			json_object_begin(&j, NULL);
+			json_string(&j, "device", d->name);
+			json_string(&j, "model", d->bus ? "bus" : "compat");
+			json_string(&j, "driver", d->driver[0] ? d->driver : NULL);
+			json_string(&j, "mode", instance_mode(d));
+			json_int(&j, "size", (long long)d->size);
+			json_int(&j, "target_node", d->target_node);
+			json_object_end(&j);
+		}
+		json_array_end(&j);
 		json_object_end(&j);
 	} else
 		json_null(&j, "devices");
@@ -254,6 +274,13 @@ static void print_text(const struct report *s)
 		print_names("/sys/bus/dax/devices:", (char (*)[64])s->l.bus_dax, s->l.n_bus);
 		for (unsigned i = 0; i < s->l.n_nd; i++)
 			printf("  nd device %-11s bound to %s\n", s->l.nd_dax[i], s->l.nd_driver[i][0] ? s->l.nd_driver[i] : "(none)");
+		for (unsigned i = 0; i < s->l.n_inst; i++) {
+			const struct dax_instance *d = &s->l.inst[i];
+
+			printf("  %s: %s model, driver %s, mode %s, size %llu (%llu MiB), target node %ld\n", d->name,
+			       d->bus ? "bus" : "compat", d->driver[0] ? d->driver : "(none)", instance_mode(d), d->size,
+			       d->size >> 20, d->target_node);
+		}
 	}
 }
 
@@ -267,7 +294,7 @@ static int run(const struct cli_args *a)
 	r = cli_open_root(a->root, &rootfd);
 	if (r < 0)
 		return r;
-	s.live = is_host_root(rootfd);
+	s.live = is_host_root(rootfd) || live_faked(); /* a faked /sys stands for the running system (tests) */
 
 	if (a->kver)
 		snprintf(kver, sizeof(kver), "%s", a->kver);
@@ -297,7 +324,7 @@ static int run(const struct cli_args *a)
 	(void)policy_classify(rootfd, &POLICY_ITOOLS_DROPIN, &s.itools_dropin);
 	(void)generators_detect(rootfd, &s.gen);
 	if (s.live)
-		sysfs_read_dax("/sys", &s.l);
+		sysfs_read_dax(live_sys(), &s.l);
 
 	if (a->json)
 		print_json(&s);

@@ -14,6 +14,8 @@ set -uo pipefail
 # shellcheck source=boot/lib.sh
 . "$(dirname "$0")/boot/lib.sh"
 . "$(dirname "$0")/lib/roots.sh"
+# shellcheck source=lib/deb.sh
+. "$(dirname "$0")/lib/deb.sh"
 t_require git make tar gzip dpkg-buildpackage dpkg-deb lintian rpmbuild rpm mandoc groff readelf unshare chroot
 
 # Our own make runs must not inherit the caller's (make check's) variables.
@@ -243,6 +245,9 @@ tar -xzf "$dist" -C "$debdir"
 deb=$debdir/daxbus_${version}_$arch.deb
 if (cd "$debdir/daxbus-$version" && KMOD_SOURCE=$kmod_src dpkg-buildpackage -us -uc -b >"$debdir/build.log" 2>&1) && [ -f "$deb" ]; then
 	pass "dpkg-buildpackage -us -uc -b: daxbus_${version}_$arch.deb"
+	# The boot cells that install it with dpkg take it from build/deb
+	# (tests/lib/deb.sh): one dpkg-buildpackage per make check.
+	deb_store "$deb" || fail "keeping the .deb for the boot cells" "deb_store $deb failed"
 else
 	fail "dpkg-buildpackage" "$(tail -n 15 "$debdir/build.log")"
 fi
@@ -333,10 +338,13 @@ for variant in dracut itools; do
 		# The root's own dracut and configuration, asked for the module.
 		out=$(root_chroot "$r" dracut --force --no-compress --add daxbus --kver "$ROOTS_KVER" /tmp/daxbus-test.img 2>&1)
 		list=$(lsinitrd "$r/tmp/daxbus-test.img" 2>/dev/null)
-		if grep -q ' usr/sbin/daxbus$' <<<"$list" && grep -q 'usr/share/daxbus/daxctl.conf$' <<<"$list"; then
-			pass "dracut root: dracut --add daxbus (in the chroot) puts the helper and the policy in the image"
+		# The helper carries the policy text compiled in: the image gets the
+		# helper and its early and root steps, and no copy of the policy.
+		if grep -q ' usr/sbin/daxbus$' <<<"$list" && grep -q 'daxbus-early' <<<"$list" &&
+			grep -q 'daxbus-root' <<<"$list" && ! grep -q 'daxctl\.conf$' <<<"$list"; then
+			pass "dracut root: dracut --add daxbus (in the chroot) puts the helper and its two steps in the image, and no policy file"
 		else
-			fail "dracut root: image" "$(tail -n 10 <<<"$out")"
+			fail "dracut root: image" "$(grep daxbus <<<"$list")" "$(tail -n 10 <<<"$out")"
 		fi
 	else
 		# The root's own mkinitramfs, with its configuration but MODULES=list
@@ -403,7 +411,8 @@ rpmfile=$(find "$top/RPMS" -name "daxbus-$version-*.rpm" 2>/dev/null | head -n1)
 # with rpm's own directory macros; rpm adds %license and %doc.
 expect=$(install_listing "$work/inst-rpm" prefix="$(rpm --eval '%{_prefix}')" sbindir="$(rpm --eval '%{_sbindir}')" \
 	datadir="$(rpm --eval '%{_datadir}')" mandir="$(rpm --eval '%{_mandir}')" \
-	DRACUT_MODULES_DIR="$(rpm --eval '%{_prefix}')/lib/dracut/modules.d" | grep -v ' /usr/share/initramfs-tools/')
+	DRACUT_MODULES_DIR="$(rpm --eval '%{_prefix}')/lib/dracut/modules.d" |
+	grep -v -e ' /usr/share/initramfs-tools/' -e ' /usr/share/man/man7/initramfs-tools\.daxbus\.7$')
 rpmlist=$(rpm -qp --qf '[%{FILEMODES:octal} %{FILENAMES}\n]' "$rpmfile" 2>/dev/null)
 actual=$(awk '$1 !~ /^4/ { print substr($1, length($1) - 2), $2 }' <<<"$rpmlist" |
 	sed -E 's/\.(gz|xz|bz2|zst)$//' | grep -v -e " /usr/share/doc/daxbus" -e " /usr/share/licenses/daxbus" | LC_ALL=C sort)
@@ -412,7 +421,7 @@ while read -r d; do
 	[ -d "$work/inst-rpm$d" ] || { dirs_ok=0; echo "# rpm directory not made by make install: $d"; }
 done < <(awk '$1 ~ /^4/ { print $2 }' <<<"$rpmlist" | grep -v -e '^/usr/share/doc/daxbus' -e '^/usr/share/licenses/daxbus')
 if [ -n "$rpmfile" ] && [ -n "$expect" ] && [ "$actual" = "$expect" ] && [ $dirs_ok = 1 ] &&
-	rpm -qlp "$rpmfile" | grep -q '^/usr/share/licenses/daxbus.*/LICENSE$'; then
+	grep -q '^[0-7]* /usr/share/licenses/daxbus.*/LICENSE$' <<<"$rpmlist"; then
 	pass "rpm -qlp: every file and mode is make install's (+ %license, %doc)"
 else
 	fail "rpm vs make install" "$(diff <(echo "$expect") <(echo "$actual") | head -20)"

@@ -13,7 +13,7 @@ mkdir -p "$T_WORK"
 export T_RESULTS=$T_WORK/results.$$
 : >"$T_RESULTS"
 
-unit=(build cli faults kmod initrd hooks dracut recipes itools boot-sched packages reliability/check)
+unit=(build cli faults fnmatch kmod initrd hooks dracut recipes itools migrate boot-sched packages reliability/check)
 boot=(boot/cells)
 case ${1:---all} in
 --unit) scripts=("${unit[@]}") ;;
@@ -29,10 +29,13 @@ case ${1:---all} in
 esac
 
 broken=0
+times=()
 for s in "${scripts[@]}"; do
 	echo "# --- tests/$s.sh"
 	before=$(wc -l <"$T_RESULTS")
+	start=$SECONDS
 	bash "$top/tests/$s.sh"
+	times+=("$(printf '#   %5d s  tests/%s.sh' $((SECONDS - start)) "$s")")
 	# a script that died before t_done reported nothing: count it as a failure
 	if [ "$(wc -l <"$T_RESULTS")" = "$before" ]; then
 		echo "not ok - tests/$s.sh did not finish"
@@ -41,6 +44,9 @@ for s in "${scripts[@]}"; do
 	fi
 done
 
+# wall time of each script (the CI run has a time limit)
+echo "# wall time per script:"
+printf '%s\n' "${times[@]}"
 read -r passed failed < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$T_RESULTS")
 rm -f "$T_RESULTS"
 echo "$passed passed, $failed failed"

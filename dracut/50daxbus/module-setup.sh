@@ -27,6 +27,32 @@ _daxbus_find_helper() {
     find_binary daxbus
 }
 
+# Does this machine have an nd dax device (a devdax namespace), in either
+# device model?  Asked only for hostonly images.
+_daxbus_host_has_nd_dax() {
+    local _d
+    for _d in "${dracutsysrootdir-}"/sys/bus/nd/devices/dax*; do
+        [[ -e $_d ]] && return 0
+    done
+    return 1
+}
+
+# Hostonly images carry the drivers of this machine's devices, but nothing in
+# dracut asks for drivers/dax: hostonly dracut puts the NVDIMM's nd drivers in
+# the image and no DAX driver, and the device binds only after switch-root.
+# On a machine with an nd dax device, add the bus model's drivers (with their
+# dependencies), never dax_pmem_compat: the device is then in the bus model
+# already in the initramfs.  hostonly='' because in a compat-model boot
+# dax_pmem is not loaded, and hostonly instmods would skip it.  Generic
+# images stay as they are (--add-drivers asks for the drivers there).
+installkernel() {
+    [[ $hostonly ]] || return 0
+    _daxbus_host_has_nd_dax || return 0
+    hostonly='' instmods dax_pmem device_dax ||
+        dwarn "daxbus: the kernel's DAX drivers (dax_pmem, device_dax) were not found; the device binds after switch-root"
+    return 0
+}
+
 install() {
     local _helper
 

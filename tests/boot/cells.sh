@@ -284,12 +284,20 @@ export DAXBUS_CELLS_LOADED=1
 # sent after it from here (it would chase the cycle).
 # shellcheck source=/dev/null
 . "$here/cells-itools.sh"
+# The hostonly cells (issue 8): images rebuilt by dracut -H inside the guest.
+# shellcheck source=/dev/null
+. "$here/cells-hostonly.sh"
+
+# The migrate cells (issue 11): `daxbus migrate` and the early step's rescue.
+# shellcheck source=cells-migrate.sh
+. "$here/cells-migrate.sh"
+
 # System RAM at the first boot through daxctl's configuration (issue 11).
 # shellcheck source=cells-kmem.sh
 . "$here/cells-kmem.sh"
 
-# shellcheck disable=SC2154 # ITOOLS_CELLS comes from cells-itools.sh
-ALL_CELLS="compat-baseline initramfs-bus firstboot-systemd firstboot-shell optout second-boot bus-only-61 installer ostree crashing-helper-systemd crashing-helper-shell $ITOOLS_CELLS $KMEM_CELLS"
+# shellcheck disable=SC2154 # ITOOLS_CELLS and HOSTONLY_CELLS come from cells-itools.sh and cells-hostonly.sh
+ALL_CELLS="compat-baseline initramfs-bus firstboot-systemd firstboot-shell optout second-boot bus-only-61 installer ostree crashing-helper-systemd crashing-helper-shell $ITOOLS_CELLS $HOSTONLY_CELLS $MIGRATE_CELLS $KMEM_CELLS"
 
 # --- the harness's own multi-stage example (not in ALL_CELLS) -------------------
 # "Rebuild the initramfs in the guest, then reboot with it", as later cells

@@ -11,7 +11,7 @@
 #
 # A variant is boot_rootfs_base (debootstrapped bookworm minbase with
 # systemd, udev, kmod, ndctl, daxctl and the guest agent) plus
-#   dracut: Debian's dracut     itools: Debian's initramfs-tools
+#   dracut: Debian's dracut     itools: Debian's initramfs-tools, busybox, zstd
 # installed with apt inside the root, plus the bullseye kernel package
 # linux-image-$ROOTS_KVER installed with dpkg -i from build/cache/debs, whose
 # postinst makes the root's own generator build /boot/initrd.img-$ROOTS_KVER.
@@ -109,7 +109,7 @@ _root_variant_configure() (
 	v=$1 root=$2
 	case $v in
 	dracut) pkgs="dracut linux-base" ;;
-	itools) pkgs="initramfs-tools linux-base" ;;
+	itools) pkgs="initramfs-tools linux-base busybox zstd" ;;
 	esac
 	deb=$(_root_variant_deb) || return 1
 	# Maintainer scripts must not start daemons inside the chroot.
