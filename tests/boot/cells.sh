@@ -292,8 +292,12 @@ export DAXBUS_CELLS_LOADED=1
 # shellcheck source=cells-migrate.sh
 . "$here/cells-migrate.sh"
 
+# System RAM at the first boot through daxctl's configuration (issue 11).
+# shellcheck source=cells-kmem.sh
+. "$here/cells-kmem.sh"
+
 # shellcheck disable=SC2154 # ITOOLS_CELLS and HOSTONLY_CELLS come from cells-itools.sh and cells-hostonly.sh
-ALL_CELLS="compat-baseline initramfs-bus firstboot-systemd firstboot-shell optout second-boot bus-only-61 installer ostree crashing-helper-systemd crashing-helper-shell $ITOOLS_CELLS $HOSTONLY_CELLS $MIGRATE_CELLS"
+ALL_CELLS="compat-baseline initramfs-bus firstboot-systemd firstboot-shell optout second-boot bus-only-61 installer ostree crashing-helper-systemd crashing-helper-shell $ITOOLS_CELLS $HOSTONLY_CELLS $MIGRATE_CELLS $KMEM_CELLS"
 
 # --- the harness's own multi-stage example (not in ALL_CELLS) -------------------
 # "Rebuild the initramfs in the guest, then reboot with it", as later cells

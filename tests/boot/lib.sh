@@ -23,6 +23,10 @@
 #   boot_disk_rm DISK PATH             remove a file from an ext4 image
 #   boot_disk_ls DISK DIR              names in a directory of an ext4 image
 #   boot_nvdimm OUT                    fresh copy of the converted NVDIMM
+#   boot_nvdimm_uuid                   uuid of its devdax namespace (the nd
+#                                      dax info block's, what daxctl's
+#                                      nvdimm.uuid matches), recorded when
+#                                      the NVDIMM was converted
 #   boot_qemu_probe                    KVM or TCG, decided once per run
 #   boot_initrd OUT KVER [dracut args...]
 #   boot_run NAME KVER INITRD DISK NVDIMM APPEND
@@ -668,8 +672,18 @@ boot_nvdimm() {
 	cp --sparse=always "$cached" "$out"
 }
 
+boot_nvdimm_uuid() {
+	local cached=$BOOT_CACHE/nvdimm-devdax.img uuid
+	_boot_locked nvdimm _boot_nvdimm_convert "$cached" || return 1
+	uuid=$(cat "$cached.uuid" 2>/dev/null)
+	[ -n "$uuid" ] || boot_die "no uuid recorded in $cached.uuid" || return 1
+	echo "$uuid"
+}
+
 _boot_nvdimm_convert() {
-	local cached=$1
+	local cached=$1 uuid
+	# A copy converted before the uuid was recorded is converted again.
+	[ -s "$cached.uuid" ] || rm -f "$cached"
 	if [ ! -e "$cached" ]; then
 		local work=$BOOT_CACHE/convert disk initrd active
 		mkdir -p "$work"
@@ -686,7 +700,13 @@ _boot_nvdimm_convert() {
 			boot_die "NVDIMM conversion did not produce a devdax namespace, see $BOOT_DIR/nvdimm-convert/report.txt"
 			return 1
 		fi
+		# create-namespace prints the new namespace as JSON; its "uuid"
+		# is the devdax info block's (daxctl list shows the same).
+		uuid=$(sed -n 's/^convert=.*"uuid": *"\([0-9a-f-]*\)".*/\1/p' "$BOOT_DIR/nvdimm-convert/report.txt" | head -n1)
+		[ -n "$uuid" ] || boot_die "no uuid in the conversion's output, see $BOOT_DIR/nvdimm-convert/report.txt" || return 1
+		echo "$uuid" >"$cached.uuid.tmp"
 		mv "$work/nvdimm.img" "$cached"
+		mv "$cached.uuid.tmp" "$cached.uuid"
 		rm -f "$work/disk.img" "$initrd" "$initrd.log"
 	fi
 }
