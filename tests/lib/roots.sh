@@ -55,7 +55,7 @@ root_chroot() {
 root_copy() {
 	local src=${1:?root_copy SRC DST} dst=${2:?root_copy SRC DST} d
 	rm -rf "$dst"
-	cp -al "$src" "$dst" || return 1
+	mkdir -p "$(dirname "$dst")" && cp -al "$src" "$dst" || return 1
 	for d in etc var boot root tmp run; do
 		[ -d "$src/$d" ] || continue
 		rm -rf "${dst:?}/$d" && cp -a "$src/$d" "$dst/$d" || return 1
