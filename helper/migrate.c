@@ -68,12 +68,22 @@ static const struct dax_instance *dax_at(const struct migrate_plan *p, const cha
 	return dax_of(p, st.st_rdev);
 }
 
-static void log_user(const char *proc, const char *pid, const struct dax_instance *d, const char *how)
+/*
+ * PATH held by process PID (HOW: "open" or "mapped"): if it is one of the
+ * plan's instances not yet named for this process (SEEN), name it with the
+ * process and return true.
+ */
+static bool note_user(const char *proc, const char *pid, const struct migrate_plan *p, bool *seen, const char *path_held,
+		      const char *how)
 {
+	const struct dax_instance *d = dax_at(p, path_held);
 	char path[PATH_MAX], comm[64] = "?";
 	ssize_t n;
 	int fd;
 
+	if (!d || seen[d - p->l.inst])
+		return false;
+	seen[d - p->l.inst] = true;
 	snprintf(path, sizeof(path), "%s/%s/comm", proc, pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd >= 0) {
@@ -83,13 +93,13 @@ static void log_user(const char *proc, const char *pid, const struct dax_instanc
 		close(fd);
 	}
 	log_error("%s (character device %u:%u) is %s by process %s (%s)", d->name, d->major, d->minor, how, pid, comm);
+	return true;
 }
 
 /* Per process: which instances were already named, so each is logged once. */
 static bool busy_pid(const char *proc, const char *pid, const struct migrate_plan *p)
 {
 	bool seen[ELEMENTSOF(p->l.inst)] = { false }, busy = false;
-	const struct dax_instance *d;
 	char path[PATH_MAX], line[PATH_MAX + 128];
 	struct dirent *de;
 	DIR *dir;
@@ -101,11 +111,7 @@ static bool busy_pid(const char *proc, const char *pid, const struct migrate_pla
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/fd/%s", proc, pid, de->d_name);
-		d = dax_at(p, path);
-		if (d && !seen[d - p->l.inst]) {
-			seen[d - p->l.inst] = busy = true;
-			log_user(proc, pid, d, "open");
-		}
+		busy |= note_user(proc, pid, p, seen, path, "open");
 	}
 	if (dir)
 		closedir(dir);
@@ -118,11 +124,7 @@ static bool busy_pid(const char *proc, const char *pid, const struct migrate_pla
 		if (!name)
 			continue;
 		name[strcspn(name, "\n")] = '\0';
-		d = dax_at(p, name);
-		if (d && !seen[d - p->l.inst]) {
-			seen[d - p->l.inst] = busy = true;
-			log_user(proc, pid, d, "mapped");
-		}
+		busy |= note_user(proc, pid, p, seen, name, "mapped");
 	}
 	if (f)
 		fclose(f);
