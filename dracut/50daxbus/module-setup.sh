@@ -8,8 +8,15 @@
 # Nothing DAX-specific is baked into the image's own configuration (the
 # helper carries the policy text compiled in), so rd.daxbus=0 on the kernel
 # command line can always opt out.
+#
+# Written for every dracut in the field, 049 (RHEL 8) to dracut-ng: nothing
+# newer than 049 is used without a fallback (dracut.daxbus(7), PORTABILITY):
+#   $SYSTEMCTL          052 and later; older ones call systemctl directly
+#   $dracutsysrootdir   050 and later; unset means the host's own root
+# and install() checks its own work, because no dracut up to dracut-ng 106
+# looks at install()'s status: a step that did not happen ends the build.
 
-# moddir, initdir and systemdsystemunitdir are set by dracut for every module.
+# moddir, initdir, hostonly and systemdsystemunitdir are set by dracut.
 # shellcheck disable=SC2154
 
 # Opt-in only: included when asked for (--add daxbus, add_dracutmodules).
@@ -27,12 +34,16 @@ _daxbus_find_helper() {
     find_binary daxbus
 }
 
-# Does this machine have an nd dax device (a devdax namespace), in either
-# device model?  Asked only for hostonly images.
+# Does this machine have an nd dax device with a namespace (a devdax
+# namespace), in either device model?  Asked only for hostonly images.  Every
+# libnvdimm region also has an idle seed dax device with no namespace: that
+# one is not a reason to add drivers.
 _daxbus_host_has_nd_dax() {
-    local _d
+    local _d _ns
     for _d in "${dracutsysrootdir-}"/sys/bus/nd/devices/dax*; do
-        [[ -e $_d ]] && return 0
+        [[ -r $_d/namespace ]] || continue
+        read -r _ns <"$_d/namespace" 2>/dev/null || continue
+        [[ -n $_ns && $_ns != none ]] && return 0
     done
     return 1
 }
@@ -53,21 +64,50 @@ installkernel() {
     return 0
 }
 
+# An image that silently lacks what the administrator asked for is worse than
+# a failed build: say what is missing and end dracut with status 1 (its exit
+# trap removes the half-built image; the installed one stays as it was).
+# dracut does the same when a hook cannot be installed.
+_daxbus_abort() {
+    dfatal "daxbus: $*"
+    dfatal "daxbus: aborting the initramfs build (an image without these steps would boot in the compat model)"
+    exit 1
+}
+
+# Is UNIT wanted by TARGET in the image (a link in either unit directory)?
+_daxbus_wanted() {
+    local _d
+    for _d in etc/systemd/system usr/lib/systemd/system lib/systemd/system "${systemdsystemunitdir#/}"; do
+        [[ -L $initdir/$_d/$1.wants/$2 || -e $initdir/$_d/$1.wants/$2 ]] && return 0
+    done
+    return 1
+}
+
 install() {
-    local _helper
+    local _helper _unit _target
+    # dracut 052 and later export SYSTEMCTL (an alternative systemctl for
+    # cross builds); 049 to 051 call systemctl themselves.
+    local _systemctl=${SYSTEMCTL:-systemctl}
 
     if ! _helper=$(_daxbus_find_helper) || [[ -z $_helper ]]; then
-        dfatal "daxbus: the daxbus helper was not found (install it, or set DAXBUS_HELPER)"
-        return 1
+        _daxbus_abort "the daxbus helper was not found (install it, or set DAXBUS_HELPER)"
     fi
     # The helper is static by design: inst_simple, no library resolution.
     inst_simple "$_helper" /usr/sbin/daxbus
+    [[ -x $initdir/usr/sbin/daxbus ]] || _daxbus_abort "copying $_helper to the image's /usr/sbin/daxbus failed"
 
     if dracut_module_included "systemd"; then
-        inst_simple "$moddir/daxbus-early.service" "$systemdsystemunitdir/daxbus-early.service"
-        inst_simple "$moddir/daxbus-root.service" "$systemdsystemunitdir/daxbus-root.service"
-        $SYSTEMCTL -q --root "$initdir" add-wants sysinit.target daxbus-early.service
-        $SYSTEMCTL -q --root "$initdir" add-wants initrd.target daxbus-root.service
+        for _unit in daxbus-early.service daxbus-root.service; do
+            inst_simple "$moddir/$_unit" "$systemdsystemunitdir/$_unit"
+            [[ -f $initdir$systemdsystemunitdir/$_unit ]] || _daxbus_abort "copying $_unit to the image failed"
+        done
+        for _unit in sysinit.target:daxbus-early.service initrd.target:daxbus-root.service; do
+            _target=${_unit%%:*}
+            _unit=${_unit#*:}
+            $_systemctl -q --root "$initdir" add-wants "$_target" "$_unit"
+            _daxbus_wanted "$_target" "$_unit" ||
+                _daxbus_abort "'$_systemctl --root $initdir add-wants $_target $_unit' did not enable $_unit"
+        done
     else
         # Early in pre-udev, ahead of the stock hooks (30 and later).
         inst_hook pre-udev 05 "$moddir/daxbus-early-hook.sh"
