@@ -59,6 +59,7 @@ struct report {
 	struct modconf m;
 	struct policy_found dracut_dropin, itools_dropin;
 	struct generators gen;
+	char *stale_image; /* KVER's image, built by an old dracut before this module was installed */
 	struct dax_live l;
 };
 
@@ -172,6 +173,8 @@ static void print_json(const struct report *s)
 	json_object_begin(&j, "initramfs");
 	json_bool(&j, "dracut", s->gen.dracut);
 	json_bool(&j, "dracut_module", s->gen.dracut_module);
+	json_bool(&j, "dracut_before_" DRACUT_FIRST_WITH_SYSTEMCTL, s->gen.dracut_old);
+	json_string(&j, "dracut_image_to_rebuild", s->stale_image);
 	json_string(&j, "dracut_opt_in", policy_state_str(s->dracut_dropin.state));
 	json_bool(&j, "initramfs_tools", s->gen.itools);
 	json_bool(&j, "initramfs_tools_hook", s->gen.itools_hook);
@@ -265,6 +268,10 @@ static void print_text(const struct report *s)
 	if (s->gen.dracut)
 		printf("%sdracut, %s%s\n", "", opt_in_text(&s->dracut_dropin),
 		       s->gen.dracut_module ? "" : " (daxbus's dracut module is not installed)");
+	if (s->stale_image)
+		printf("  rebuild %s (dracut -f --kver %s): it is older than daxbus's dracut module, and this\n"
+		       "  dracut (older than " DRACUT_FIRST_WITH_SYSTEMCTL ") left daxbus 0.1.0's units disabled\n",
+		       s->stale_image, s->k.kver);
 	if (s->gen.itools)
 		printf("%sinitramfs-tools, %s%s\n", s->gen.dracut ? "           " : "", opt_in_text(&s->itools_dropin),
 		       s->gen.itools_hook ? "" : " (daxbus's initramfs-tools hook is not installed)");
@@ -323,6 +330,10 @@ static int run(const struct cli_args *a)
 	(void)policy_classify(rootfd, &POLICY_DRACUT_DROPIN, &s.dracut_dropin);
 	(void)policy_classify(rootfd, &POLICY_ITOOLS_DROPIN, &s.itools_dropin);
 	(void)generators_detect(rootfd, &s.gen);
+	if (policy_in_place(s.dracut_dropin.state) && dracut_image_predates_module(rootfd, &s.gen, kver, &s.stale_image) < 0) {
+		modconf_free(&s.m);
+		return log_error_errno(ENOMEM, "cannot name the initramfs of %s: %m", kver);
+	}
 	if (s.live)
 		sysfs_read_dax(live_sys(), &s.l);
 
@@ -331,6 +342,7 @@ static int run(const struct cli_args *a)
 	else
 		print_text(&s);
 	modconf_free(&s.m);
+	free(s.stale_image);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return log_error_errno(errno ? errno : EIO, "cannot write the status to standard output: %m");
 	if (s.k.index_error < 0)

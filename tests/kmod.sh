@@ -103,6 +103,50 @@ else
 fi
 rm -rf "$dir"
 
+# An image that a dracut older than 052 built before this daxbus's module was
+# installed: daxbus 0.1.0's units were never enabled in it; status says to
+# rebuild it, and only then.
+# name | the root's dracut sets SYSTEMCTL (y/n) | image older than the module (y/n/none) | opted in (y/n) | rebuild named (y/n)
+STALE=$(cat <<'TABLE'
+dracut 051, image older than the module, opted in | n | y | y | y
+dracut 051, image newer than the module | n | n | y | n
+dracut 051, no image | n | none | y | n
+dracut 051, not opted in | n | y | n | n
+dracut 059, image older than the module | y | y | y | n
+TABLE
+)
+while IFS='|' read -r name sets older optin want; do
+	name=$(trim "$name"); sets=$(trim "$sets"); older=$(trim "$older"); optin=$(trim "$optin"); want=$(trim "$want")
+	dir=$(t_tmp kmod)
+	mkdir -p "$dir/lib/modules" "$dir/usr/bin" "$dir/boot" "$dir/usr/lib/dracut/modules.d/50daxbus" "$dir/etc/dracut.conf.d"
+	cp -al "${trees[$K510]}/lib/modules/$K510" "$dir/lib/modules/"
+	{ echo '#!/bin/bash'; [ "$sets" = y ] && echo 'export SYSTEMCTL=${SYSTEMCTL:-systemctl}'; echo 'true'; } >"$dir/usr/bin/dracut"
+	chmod 0755 "$dir/usr/bin/dracut"
+	[ "$optin" = y ] && cp "$DROPIN_FILE" "$dir/etc/dracut.conf.d/daxbus.conf"
+	# the module's ctime is its installation time; the image's mtime its build time
+	case $older in
+	y) : >"$dir/boot/initrd.img-$K510"; touch -d '2 days ago' "$dir/boot/initrd.img-$K510"
+		: >"$dir/usr/lib/dracut/modules.d/50daxbus/module-setup.sh" ;;
+	n) : >"$dir/usr/lib/dracut/modules.d/50daxbus/module-setup.sh"; sleep 0.01
+		: >"$dir/boot/initrd.img-$K510"; touch -d '1 hour' "$dir/boot/initrd.img-$K510" ;;
+	none) : >"$dir/usr/lib/dracut/modules.d/50daxbus/module-setup.sh" ;;
+	esac
+	out=$("$DAXBUS" status --root "$dir" --kver "$K510" 2>&1)
+	rc=$?
+	js=$("$DAXBUS" status --root "$dir" --kver "$K510" --json 2>/dev/null)
+	img=$(json_get '["initramfs"]["dracut_image_to_rebuild"]' <<<"$js" 2>/dev/null)
+	if [ "$rc" != 0 ]; then
+		fail "status, $name" "exit $rc" "$out"
+	elif [ "$want" = y ] && { [[ $out != *"rebuild /boot/initrd.img-$K510 (dracut -f --kver $K510)"* ]] || [ "$img" != "/boot/initrd.img-$K510" ]; }; then
+		fail "status, $name: names the image to rebuild" "json: $img" "$out"
+	elif [ "$want" = n ] && { [[ $out == *"rebuild "* ]] || [ "$img" != None ]; }; then
+		fail "status, $name: no rebuild" "json: $img" "$out"
+	else
+		pass "status, $name: $([ "$want" = y ] && echo "says to rebuild the image" || echo "nothing to rebuild")"
+	fi
+	rm -rf "$dir"
+done <<<"$STALE"
+
 # Module trees nobody should trust: status never hangs, never reads outside
 # the root, and says when the index cannot be used (exit 1) instead of
 # answering confidently.
