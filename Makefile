@@ -1,7 +1,7 @@
 # daxbus — see README.md.  `make` builds build/daxbus (static, musl, libkmod).
 # SPDX-License-Identifier: GPL-2.0-only
 
-VERSION    := 0.1.0
+VERSION    := 0.2.0
 prefix     ?= /usr
 sbindir    ?= $(prefix)/sbin
 datadir    ?= $(prefix)/share
