@@ -13,7 +13,7 @@ mkdir -p "$T_WORK"
 export T_RESULTS=$T_WORK/results.$$
 : >"$T_RESULTS"
 
-unit=(build cli faults fnmatch kmod initrd hooks dracut recipes itools migrate boot-sched packages reliability/check)
+unit=(build cli faults fnmatch kmod initrd hooks dracut dracut-generations recipes itools migrate boot-sched packages reliability/check)
 boot=(boot/cells)
 case ${1:---all} in
 --unit) scripts=("${unit[@]}") ;;

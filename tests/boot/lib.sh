@@ -207,29 +207,37 @@ boot_kernels() {
 }
 
 # Stage 1: plain debootstrap, the only step that needs the network.  Cached
-# forever; delete build/boot/cache/debootstrap to refresh it.
+# forever; delete build/boot/cache/debootstrap* to refresh it.
+#   _boot_debootstrap [SUITE [EXTRA_PACKAGES]]   default: bookworm
+# Every suite gets what the guest agent and the boots need (systemd, udev,
+# kmod, ndctl, daxctl, e2fsprogs); EXTRA_PACKAGES (comma-separated) come on
+# top, installed by debootstrap itself with their dependencies.
+BOOT_DEBOOTSTRAP_INCLUDE=systemd-sysv,udev,kmod,ndctl,daxctl,e2fsprogs
 _boot_debootstrap() {
-	local dst=$BOOT_CACHE/debootstrap tmp uri sources
-	[ -e "$dst/.complete" ] && return 0
+	local suite=${1:-bookworm} extra=${2-} dst tmp uri sources
+	dst=$BOOT_CACHE/debootstrap
+	[ "$suite" = bookworm ] && [ -z "$extra" ] || dst=$BOOT_CACHE/debootstrap-$suite${extra:+-${extra//,/-}}
+	[ -e "$dst/.complete" ] && { echo "$dst"; return 0; }
 	sources=${DAXBUS_DEBIAN_SOURCES:-/etc/apt/sources.list.d/debian.sources}
 	# The archive comes from the machine's own apt configuration so no
 	# mirror name is written into the repository.
 	uri=$(awk '/^URIs:/ && $2 !~ /security/ { print $2; exit }' "$sources" 2>/dev/null)
 	[ -n "$uri" ] || boot_die "no archive URI in $sources" || return 1
 	mkdir -p "$BOOT_CACHE"
-	tmp=$(mktemp -d "$BOOT_CACHE/.debootstrap.XXXXXX")
-	boot_log "debootstrap bookworm minbase (about 40 s)"
-	if ! debootstrap --variant=minbase \
-		--include=systemd-sysv,udev,kmod,ndctl,daxctl,e2fsprogs \
-		bookworm "$tmp" "$uri" >"$BOOT_CACHE/debootstrap.log" 2>&1; then
+	rm -rf "$dst".tmp.??????
+	tmp=$(mktemp -d "$dst.tmp.XXXXXX")
+	boot_log "debootstrap $suite minbase${extra:+ + $extra} (about a minute)"
+	if ! debootstrap --variant=minbase --include="$BOOT_DEBOOTSTRAP_INCLUDE${extra:+,$extra}" \
+		"$suite" "$tmp" "$uri" >"$dst.log" 2>&1; then
 		rm -rf "$tmp"
-		tail -n 20 "$BOOT_CACHE/debootstrap.log" >&2
-		boot_die "debootstrap failed, see $BOOT_CACHE/debootstrap.log"
+		tail -n 20 "$dst.log" >&2
+		boot_die "debootstrap $suite failed, see $dst.log"
 		return 1
 	fi
 	touch "$tmp/.complete"
 	rm -rf "$dst"
 	mv "$tmp" "$dst"
+	echo "$dst"
 }
 
 # Everything stage 2 depends on; a change rebuilds the tree (not stage 1).
@@ -263,8 +271,10 @@ _boot_install_agent() {
 	ln -sf ../daxbus-guest.service "$root/etc/systemd/system/multi-user.target.wants/daxbus-guest.service"
 }
 
+# _boot_rootfs_configure ROOT [KVERS]: test configuration, the agent and the
+# pruned module trees of KVERS (default: both pinned kernels).
 _boot_rootfs_configure() {
-	local root=$1 k mods d
+	local root=$1 kvers=${2:-$BOOT_KVERS} k mods d
 	echo daxbus-test >"$root/etc/hostname"
 	# A fixed id: an empty /etc/machine-id means "first boot" to systemd,
 	# which would start systemd-firstboot prompts on a read-only root.
@@ -281,9 +291,10 @@ _boot_rootfs_configure() {
 
 	_boot_install_agent "$root"
 
-	for k in $BOOT_KVERS; do
-		mods=$root/usr/lib/modules/$k
-		mkdir -p "$root/usr/lib/modules"
+	for k in $kvers; do
+		# lib/modules: kmod's path, whether /lib is merged into /usr or not
+		mods=$root/lib/modules/$k
+		mkdir -p "$root/lib/modules"
 		cp -a "$BOOT_BUILD/kernels/$k/lib/modules/$k" "$mods" || return 1
 		for d in $BOOT_PRUNE; do
 			rm -rf "${mods:?}/kernel/$d"
@@ -301,7 +312,7 @@ boot_rootfs_base() {
 
 _boot_rootfs_base() {
 	local dst=$BOOT_CACHE/rootfs key tmp
-	_boot_debootstrap || return 1
+	_boot_debootstrap bookworm >/dev/null || return 1
 	key=$(_boot_rootfs_key)
 	if [ "$(cat "$dst/.key" 2>/dev/null)" != "$key" ]; then
 		boot_log "assembling root tree"

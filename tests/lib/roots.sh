@@ -4,17 +4,23 @@
 # root's own tools.  Source after tests/boot/lib.sh (it uses BOOT_CACHE,
 # boot_rootfs_base and _boot_locked).
 #
-#   root_variant dracut|itools  -> path of the cached tree; never modify it
+#   root_variant VARIANT        -> path of the cached tree; never modify it
 #   root_copy SRC DST           a hard-link copy of SRC that may be changed
 #   root_chroot ROOT CMD...     CMD inside ROOT with /proc, /sys and /dev
 #                               mounted in a private mount namespace
 #
-# A variant is boot_rootfs_base (debootstrapped bookworm minbase with
-# systemd, udev, kmod, ndctl, daxctl and the guest agent) plus
+# Variants dracut and itools are boot_rootfs_base (debootstrapped bookworm
+# minbase with systemd, udev, kmod, ndctl, daxctl and the guest agent) plus
 #   dracut: Debian's dracut     itools: Debian's initramfs-tools, busybox, zstd
 # installed with apt inside the root, plus the bullseye kernel package
 # linux-image-$ROOTS_KVER installed with dpkg -i from build/cache/debs, whose
 # postinst makes the root's own generator build /boot/initrd.img-$ROOTS_KVER.
+# Variants of other Debian releases, each with the dracut that release ships
+# (for the dracut generations users run), debootstrapped with dracut and
+# given the agent and $ROOTS_KVER's module tree and vmlinuz as
+# boot_rootfs_base gets them (no kernel package, so no image is built):
+#   dracut051: Debian 11 (bullseye): dracut 051, systemd 247
+#   dracut106: Debian 13 (trixie): dracut-ng 106, systemd 257
 # Cached in build/boot/cache/root-VARIANT and rebuilt when the recipe, the
 # base root or the kernel package changes.  The trees stay bootable (systemd
 # and the guest agent are kept) for QEMU boots of their ext4 images.
@@ -24,12 +30,55 @@ ROOTS_KVER=${ROOTS_KVER:-5.10.0-32-amd64}
 root_variant() {
 	local v=${1:?root_variant dracut|itools} base
 	case $v in
-	dracut | itools) ;;
-	*) boot_die "root_variant: unknown variant '$v' (dracut, itools)" || return 1 ;;
+	dracut | itools) base=$(boot_rootfs_base) || return 1 ;;
+	dracut051 | dracut106)
+		"$BOOT_TOP/tools/fetch-kernel.sh" "$ROOTS_KVER" >/dev/null || return 1
+		_boot_locked "root-$v" _root_release "$v"
+		return
+		;;
+	*) boot_die "root_variant: unknown variant '$v' (dracut, itools, dracut051, dracut106)" || return 1 ;;
 	esac
-	base=$(boot_rootfs_base) || return 1
 	"$BOOT_TOP/tools/fetch-kernel.sh" "$ROOTS_KVER" >/dev/null || return 1
 	_boot_locked "root-$v" _root_variant "$v" "$base"
+}
+
+# The Debian release of a variant of another release.
+_root_release_suite() {
+	case $1 in
+	dracut051) echo bullseye ;;
+	dracut106) echo trixie ;;
+	esac
+}
+
+_root_release() {
+	local v=$1 suite dst key tmp t0 deb
+	suite=$(_root_release_suite "$v")
+	dst=$BOOT_CACHE/root-$v
+	deb=$(_boot_debootstrap "$suite" dracut) || return 1
+	key=$({
+		declare -f _boot_rootfs_configure _boot_install_agent _root_release
+		echo "$v $suite $ROOTS_KVER $BOOT_FSTAB $BOOT_PRUNE"
+		cat "$BOOT_GUEST_SRC/daxbus-guest" "$BOOT_GUEST_SRC/daxbus-guest.service"
+		stat -c %Y "$deb/.complete" "$BOOT_BUILD/kernels/$ROOTS_KVER/.complete"
+	} | sha256sum | cut -d' ' -f1)
+	if [ "$(cat "$dst/.key" 2>/dev/null)" != "$key" ]; then
+		t0=$(boot_now)
+		rm -rf "$BOOT_CACHE/.root-$v".??????
+		tmp=$(mktemp -d "$BOOT_CACHE/.root-$v.XXXXXX")
+		if ! cp -a "$deb/." "$tmp/" || ! rm -f "$tmp/.complete" ||
+			! _boot_rootfs_configure "$tmp" "$ROOTS_KVER" >"$BOOT_CACHE/root-$v.log" 2>&1 ||
+			! install -D -m 0644 "$BOOT_BUILD/kernels/$ROOTS_KVER/boot/vmlinuz-$ROOTS_KVER" "$tmp/boot/vmlinuz-$ROOTS_KVER"; then
+			tail -n 20 "$BOOT_CACHE/root-$v.log" >&2
+			rm -rf "$tmp"
+			boot_die "root-$v: build failed, see $BOOT_CACHE/root-$v.log"
+			return 1
+		fi
+		echo "$key" >"$tmp/.key"
+		rm -rf "$dst"
+		mv "$tmp" "$dst"
+		boot_log "root-$v: ready in $(boot_elapsed "$t0") s ($(du -sh "$dst" | cut -f1))"
+	fi
+	echo "$dst"
 }
 
 # Run CMD in ROOT.  The mounts live only in the private namespace, so they
