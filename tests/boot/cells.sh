@@ -74,7 +74,9 @@ expect_loaded_in() {
 expect_before_udevd() {
 	local log=$BOOT_DIR/$boot/console.log done_at udevd_at
 	done_at=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -n -m1 'daxbus: early step done' | cut -d: -f1)
-	udevd_at=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -n -m1 'Start.*systemd-udevd\.ser' | cut -d: -f1)
+	# systemd 249 and later name the unit; 247 (Debian 11) only describes
+	# it, cut to the console's width ("Starting Rule-based Manage…for ...")
+	udevd_at=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -n -m1 -E 'Start.*(systemd-udevd\.ser|Rule-based Manage)' | cut -d: -f1)
 	if [ -z "$done_at" ] || [ -z "$udevd_at" ]; then
 		seen+=("console lacks the early step (line ${done_at:-none}) or udevd's start (line ${udevd_at:-none})")
 	elif [ "$done_at" -ge "$udevd_at" ]; then
@@ -284,6 +286,9 @@ export DAXBUS_CELLS_LOADED=1
 # sent after it from here (it would chase the cycle).
 # shellcheck source=/dev/null
 . "$here/cells-itools.sh"
+# Debian 11's dracut 051 and Debian 13's dracut-ng 106, in their own roots.
+# shellcheck source=cells-dracut-gen.sh
+. "$here/cells-dracut-gen.sh"
 # The hostonly cells (issue 8): images rebuilt by dracut -H inside the guest.
 # shellcheck source=/dev/null
 . "$here/cells-hostonly.sh"
@@ -297,7 +302,7 @@ export DAXBUS_CELLS_LOADED=1
 . "$here/cells-kmem.sh"
 
 # shellcheck disable=SC2154 # ITOOLS_CELLS and HOSTONLY_CELLS come from cells-itools.sh and cells-hostonly.sh
-ALL_CELLS="compat-baseline initramfs-bus firstboot-systemd firstboot-shell optout second-boot bus-only-61 installer ostree crashing-helper-systemd crashing-helper-shell $ITOOLS_CELLS $HOSTONLY_CELLS $MIGRATE_CELLS $KMEM_CELLS"
+ALL_CELLS="compat-baseline initramfs-bus firstboot-systemd firstboot-shell optout second-boot bus-only-61 installer ostree crashing-helper-systemd crashing-helper-shell $ITOOLS_CELLS $HOSTONLY_CELLS $MIGRATE_CELLS $KMEM_CELLS $DRACUT_GEN_CELLS"
 
 # --- the harness's own multi-stage example (not in ALL_CELLS) -------------------
 # "Rebuild the initramfs in the guest, then reboot with it", as later cells
