@@ -61,11 +61,13 @@ $(LIBKMOD): FORCE | $(B)/.deps-build
 
 # Product texts come from the one file that holds each (the policy, the
 # drop-ins `enable --dracut` and `enable --initramfs` write).
-TEXTS      := modprobe.d/daxctl.conf dracut/daxbus.conf initramfs-tools/conf.d/daxbus
+# dracut/daxbus-0.1.conf is what version 0.1 wrote, still recognised as daxbus's.
+TEXTS      := modprobe.d/daxctl.conf dracut/daxbus.conf dracut/daxbus-0.1.conf initramfs-tools/conf.d/daxbus
 $(B)/gen/policy-text.h: $(TEXTS) tools/text-to-c.sh
 	@mkdir -p $(@D)
 	@tools/text-to-c.sh DAXBUS_POLICY_TEXT modprobe.d/daxctl.conf \
 		DAXBUS_DRACUT_DROPIN_TEXT dracut/daxbus.conf \
+		DAXBUS_DRACUT_DROPIN_0_1_TEXT dracut/daxbus-0.1.conf \
 		DAXBUS_ITOOLS_DROPIN_TEXT initramfs-tools/conf.d/daxbus > $@.tmp && mv $@.tmp $@
 
 $(B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(LIBKMOD)
@@ -107,8 +109,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus
 	-rmdir $(DESTDIR)$(datadir)/daxbus
 
-# Every test: hermetic ones (tests/packages.sh among them), then the QEMU boot
-# matrix.  Last line: "N passed, N failed".
+# Every test: hermetic ones (tests/packages/packages.sh among them), then the
+# QEMU boot matrix.  Last line: "N passed, N failed".
 check: all
 	@tools/deps.sh test package
 	@tests/run.sh --all
@@ -117,10 +119,10 @@ check-unit: all
 	@tools/deps.sh test package
 	@tests/run.sh --unit
 
-# Release tarball, .deb, .rpm, other builds (tests/packages.sh) alone.
+# Release tarball, .deb, .rpm, other builds (tests/packages/packages.sh) alone.
 check-packages: all
 	@tools/deps.sh test package
-	@tests/run.sh packages
+	@tests/run.sh packages/packages
 
 # package: the hostonly cells install the .deb (dpkg-buildpackage) in the guest.
 check-boot: all
@@ -133,7 +135,7 @@ bench: all
 
 demo: all
 	@tools/deps.sh test
-	@tests/boot/demo.sh
+	@tests/harness/demo.sh
 
 syncheck:
 	shellcheck -x $$(tools/shell-files.sh bash)
@@ -186,7 +188,7 @@ FUZZ_BINS    := $(FUZZERS:%=$(FUZZ_B)/fuzz_%)
 # (main.c with its main() renamed) and libkmod.
 FUZZ_OBJS_kmodconf_equivalent := kmodconf
 FUZZ_OBJS_modconf_scan        := kmodconf
-FUZZ_OBJS_cmdline             := cmdline chase fileio log
+FUZZ_OBJS_cmdline             := cmdline chase fileio log util
 FUZZ_OBJS_cli                 := $(patsubst helper/%.c,%,$(SRCS))
 FUZZ_LIBS_cli                 := $(ASAN_LIBKMOD)
 

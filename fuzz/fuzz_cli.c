@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * libFuzzer harness: the command-line parser.  The input is split at NUL
- * bytes into arguments (after argv[0] "daxbus"); cli_parse must accept,
- * refuse with EXIT_USAGE or answer --help/--version, never crash, and what
- * it returns in struct cli_args must be freeable.
+ * bytes into arguments (after argv[0] "daxbus"); cli_parse must go on (> 0,
+ * with a command and its arguments, which must be freeable), refuse with a
+ * usage error (-EINVAL) or answer --help/--version (0), never crash.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,13 +13,17 @@
 #include <string.h>
 
 #include "cli.h"
+#include "verbs.h"
 
 #define MAX_ARGS 24
+
+static const struct verb *const VERBS[] = { &VERB_ENABLE, &VERB_DISABLE, &VERB_STATUS, &VERB_MIGRATE, &VERB_INITRD };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = malloc(size + 1), *argv[MAX_ARGS + 2];
-	struct cli_args a;
+	const struct verb *verb = NULL;
+	void *args = NULL;
 	int argc = 0, r;
 
 	if (!buf)
@@ -30,13 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		argv[argc++] = p;
 	argv[argc] = NULL;
 
-	optind = 0; /* glibc: start getopt afresh */
-	memset(&a, 0, sizeof(a));
-	r = cli_parse(argc, argv, &a);
-	if (r != 0 && r != EXIT_USAGE && r != -1)
+	r = cli_parse(argc, argv, VERBS, sizeof(VERBS) / sizeof(VERBS[0]), &verb, &args);
+	if (r < 0 && r != -EINVAL)
 		abort(); /* not one of the documented results */
-	if (r == 0)
-		cli_args_free(&a);
+	if (r > 0 && (!verb || !args))
+		abort();
+	free(args);
 	free(buf);
 	return 0;
 }

@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *nl = memchr(data, '\n', size);
 	size_t klen = nl ? (size_t)(nl - (const char *)data) : 0;
-	char *key, *line, *value = NULL;
+	char *key, *line, *value = NULL, *slot;
+	struct cmdline c;
 	int r;
 
 	if (!nl || klen == 0 || memchr(data, '\0', klen))
@@ -25,12 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!key || !line)
 		abort();
 
-	r = cmdline_get(line, key, &value);
+	cmdline_from_string(line, &c, &slot);
+	r = cmdline_get(&c, key, &value);
 	if (r != 0 && r != 1 && r >= 0)
 		abort();
 	if (r != 1 && value)
 		abort(); /* a value without the key */
-	bool t = cmdline_get_bool(line, key, true), f = cmdline_get_bool(line, key, false);
+	bool t = cmdline_get_bool(&c, key, true), f = cmdline_get_bool(&c, key, false);
 	if (r == 0 && (!t || f))
 		abort(); /* absent, but the default was not used */
 	if (r == 1 && t != f)

@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!text)
 		abort();
 	memcpy(text, data, size);
-	(void)kmodconf_foreach_line(text, size, count_line, &total);
+	(void)kmodconf_foreach_line(text, size, KMOD_READING_28, count_line, &total);
+	(void)kmodconf_foreach_line(text, size, KMOD_READING_34, count_line, &total);
 	(void)kmodconf_mentions_dax(text, size);
 	free(text);
 	return 0;

@@ -30,11 +30,6 @@ struct daxbus_open_how {
 
 static int openat2_state; /* 0 untried, 1 works, -1 unavailable */
 
-bool chase_uses_openat2(void)
-{
-	return openat2_state > 0;
-}
-
 int root_open(const char *path, int *ret_fd)
 {
 	int fd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -92,6 +87,19 @@ static int try_openat2(int rootfd, const char *path, int flags, int *ret_fd, int
 	}
 	*ret_err = -EAGAIN;
 	return 1;
+}
+
+/* A directory we just made gets 0755 whatever the umask (never following a link put in its place). */
+static int fix_dir_mode(int parentfd, const char *name)
+{
+	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0755) < 0)
+		r = -errno;
+	close(fd);
+	return r;
 }
 
 /* The ancestors of the current directory, root first; ".." pops. */
@@ -183,10 +191,12 @@ static int walk_beneath(int rootfd, const char *path, unsigned chase_flags, int 
 				r = -ENOENT;
 				break;
 			}
-			if (mkdirat(cur, name, 0755) < 0 && errno != EEXIST) {
+			if (mkdirat(cur, name, 0755) == 0)
+				r = fix_dir_mode(cur, name);
+			else if (errno != EEXIST)
 				r = -errno;
+			if (r < 0)
 				break;
-			}
 			/* durable before anything is put into it (cur is an O_PATH fd: sync through a real one) */
 			{
 				int dfd = openat(cur, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -255,45 +265,6 @@ static int walk_beneath(int rootfd, const char *path, unsigned chase_flags, int 
 	return r;
 }
 
-/*
- * CHASE_MKDIR where openat2 works: open the parent (creating it the same
- * way), make the last component, sync the parent, open what we made without
- * following anything.  Nothing is created directly beneath the root.
- */
-static int mkdir_beneath(int rootfd, const char *path, int flags, int *ret_fd)
-{
-	_cleanup_free_ char *parent = strdup(path);
-	_cleanup_close_ int pfd = -1;
-	char *slash, *name;
-	int fd, r;
-
-	if (!parent)
-		return -ENOMEM;
-	slash = strrchr(parent, '/');
-	while (slash && slash[1] == '\0') { /* trailing slashes */
-		*slash = '\0';
-		slash = strrchr(parent, '/');
-	}
-	if (!slash)
-		return -ENOENT;
-	*slash = '\0';
-	name = slash + 1;
-	if (streq(name, ".") || streq(name, ".."))
-		return -ENOENT;
-	r = chase_open(rootfd, parent, CHASE_MKDIR, O_RDONLY, &pfd);
-	if (r < 0)
-		return r;
-	if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	if (fsync(pfd) < 0)
-		return -errno;
-	fd = openat(pfd, name, (flags & ~O_CREAT) | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ELOOP ? -ENOTDIR : -errno;
-	*ret_fd = fd;
-	return 0;
-}
-
 int chase_open(int rootfd, const char *path, unsigned chase_flags, int open_flags, int *ret_fd)
 {
 	int flags = open_flags_for(chase_flags, open_flags);
@@ -309,9 +280,13 @@ int chase_open(int rootfd, const char *path, unsigned chase_flags, int open_flag
 			*ret_fd = fd;
 			return 0;
 		}
+		/*
+		 * What is missing is made by the walk, whichever resolver works:
+		 * one way to create, so both agree (a link to a directory that
+		 * does not exist yet included).
+		 */
 		if (r != -ENOENT || !(chase_flags & CHASE_MKDIR))
 			return r;
-		return mkdir_beneath(rootfd, path, flags, ret_fd);
 	}
 	return walk_beneath(rootfd, path, chase_flags, flags, ret_fd);
 }

@@ -8,7 +8,9 @@
  * openat2(RESOLVE_IN_ROOT) does it in one call where the kernel has it (5.6+);
  * elsewhere a component-by-component walk keeps the chain of ancestor
  * directories open, so ".." goes back along the way it came, even if a
- * directory is renamed meanwhile, and never above the root.
+ * directory is renamed meanwhile, and never above the root.  Directories
+ * that are missing are always made by the walk, so both resolvers give the
+ * same result for every path (tests run each case with both).
  */
 #pragma once
 
@@ -34,6 +36,3 @@ int chase_open(int rootfd, const char *path, unsigned chase_flags, int open_flag
 
 /* chase_open() a directory for reading and wrap it for readdir(). */
 int chase_opendir(int rootfd, const char *path, unsigned chase_flags, DIR **ret);
-
-/* For tests and the syscall budget: was openat2 usable in this process? */
-bool chase_uses_openat2(void);

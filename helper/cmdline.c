@@ -10,22 +10,16 @@
 
 #define CMDLINE_SOURCE_MAX (64 * 1024)
 
-struct acc {
-	char *buf;
-	size_t len;
-};
-
 static bool kspace(char c);
 
 /*
- * Append a source: NUL bytes dropped (the shell's read drops them too), lines
- * joined by spaces, white space at either end trimmed (as `read` does), one
- * space between sources, none after the last, so a quote left open at the
- * very end takes just the rest of the line, as in the kernel.
+ * Add a source: NUL bytes dropped (the shell's read drops them too), lines
+ * joined by spaces, white space at either end trimmed (as `read` does).
  */
-static int append(struct acc *a, const char *text, size_t len)
+static int add_source(struct cmdline *c, const char *text, size_t len)
 {
-	char *p;
+	char **ns, *p;
+	size_t n = 0;
 
 	while (len > 0 && (kspace(text[len - 1]) || text[len - 1] == '\0'))
 		len--;
@@ -33,20 +27,22 @@ static int append(struct acc *a, const char *text, size_t len)
 		text++, len--;
 	if (len == 0)
 		return 0;
-	p = realloc(a->buf, a->len + len + 2);
+	ns = realloc(c->src, (c->n + 1) * sizeof(*c->src));
+	if (!ns)
+		return -ENOMEM;
+	c->src = ns;
+	p = malloc(len + 1);
 	if (!p)
 		return -ENOMEM;
-	a->buf = p;
-	if (a->len > 0)
-		p[a->len++] = ' ';
 	for (size_t i = 0; i < len; i++)
 		if (text[i] != '\0')
-			p[a->len++] = text[i] == '\n' ? ' ' : text[i];
-	p[a->len] = '\0';
+			p[n++] = text[i] == '\n' ? ' ' : text[i];
+	p[n] = '\0';
+	c->src[c->n++] = p;
 	return 0;
 }
 
-static int append_file(int rootfd, const char *path, struct acc *a)
+static int add_file(int rootfd, const char *path, struct cmdline *c)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
@@ -59,7 +55,7 @@ static int append_file(int rootfd, const char *path, struct acc *a)
 		log_warning_errno(r, "kernel command line source /%s skipped: %m", path);
 		return 0;
 	}
-	return append(a, text, len);
+	return add_source(c, text, len);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -68,12 +64,12 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* The .conf files of DIR in glob order (C collation, as in an initramfs). */
-static int append_dir(int rootfd, const char *dir, struct acc *a)
+static int add_dir(int rootfd, const char *dir, struct cmdline *c)
 {
+	_cleanup_closedir_ DIR *d = NULL;
 	char **names = NULL;
 	size_t n = 0;
 	struct dirent *de;
-	DIR *d;
 	int r;
 
 	r = chase_opendir(rootfd, dir, 0, &d);
@@ -90,50 +86,63 @@ static int append_dir(int rootfd, const char *dir, struct acc *a)
 			continue;
 		nn = realloc(names, (n + 1) * sizeof(*names));
 		if (!nn || !(nn[n] = strdup(de->d_name))) {
-			free(nn ? nn : names);
-			closedir(d);
-			return -ENOMEM;
+			if (nn)
+				names = nn;
+			r = -ENOMEM;
+			break;
 		}
 		names = nn;
 		n++;
 	}
-	closedir(d);
-	if (n > 1)
+	if (r == 0 && n > 1)
 		qsort(names, n, sizeof(*names), cmp_str);
-	r = 0;
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *path = NULL;
 
-		if (r == 0 && asprintf(&path, "%s/%s", dir, names[i]) < 0)
+		if (r == 0 && asprintf(&path, "%s/%s", dir, names[i]) < 0) {
+			path = NULL;
 			r = -ENOMEM;
+		}
 		if (r == 0)
-			r = append_file(rootfd, path, a);
+			r = add_file(rootfd, path, c);
 		free(names[i]);
 	}
 	free(names);
 	return r;
 }
 
-int cmdline_read(int rootfd, char **ret)
+int cmdline_read(int rootfd, struct cmdline *ret)
 {
-	struct acc a = { .buf = strdup(""), .len = 0 };
+	struct cmdline c = { 0 };
 	int r;
 
-	if (!a.buf)
-		return -ENOMEM;
-	r = append_dir(rootfd, "etc/cmdline.d", &a);
+	r = add_dir(rootfd, "etc/cmdline.d", &c);
 	if (r == 0)
-		r = append_file(rootfd, "etc/cmdline", &a);
+		r = add_file(rootfd, "etc/cmdline", &c);
 	if (r == 0)
-		r = append_file(rootfd, "proc/cmdline", &a);
+		r = add_file(rootfd, "proc/cmdline", &c);
 	if (r == 0)
-		r = append_dir(rootfd, "run/initramfs/cmdline.d", &a);
+		r = add_dir(rootfd, "run/initramfs/cmdline.d", &c);
 	if (r < 0) {
-		free(a.buf);
+		cmdline_free(&c);
 		return r;
 	}
-	*ret = a.buf;
+	*ret = c;
 	return 0;
+}
+
+void cmdline_free(struct cmdline *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->src[i]);
+	free(c->src);
+	*c = (struct cmdline){ 0 };
+}
+
+void cmdline_from_string(const char *text, struct cmdline *ret, char **slot)
+{
+	*slot = (char *)text;
+	*ret = (struct cmdline){ .src = slot, .n = 1 };
 }
 
 /* The kernel's isspace(): ASCII white space and Latin-1's no-break space. */
@@ -191,13 +200,13 @@ static const char *next_param(const char *s, char *buf, size_t size, char **ret_
 	return s + i;
 }
 
-int cmdline_get(const char *cmdline, const char *key, char **ret_value)
+/* KEY's last occurrence in one source: 1 with *VALUE replaced, 0 absent, -ENOMEM. */
+static int get_in(const char *text, const char *key, char **value)
 {
 	_cleanup_free_ char *buf = NULL;
-	size_t size = strlen(cmdline) + 1;
-	char *value = NULL;
+	size_t size = strlen(text) + 1;
+	const char *p = text;
 	int found = 0;
-	const char *p = cmdline;
 	char *k, *v;
 
 	buf = malloc(size);
@@ -206,21 +215,37 @@ int cmdline_get(const char *cmdline, const char *key, char **ret_value)
 	while ((p = next_param(p, buf, size, &k, &v))) {
 		if (!streq(k, key))
 			continue;
-		free(value);
-		value = NULL;
-		if (v && !(value = strdup(v)))
+		free(*value);
+		*value = NULL;
+		if (v && !(*value = strdup(v)))
 			return -ENOMEM;
 		found = 1;
+	}
+	return found;
+}
+
+int cmdline_get(const struct cmdline *c, const char *key, char **ret_value)
+{
+	char *value = NULL;
+	int found = 0, r;
+
+	for (size_t i = 0; i < c->n; i++) {
+		r = get_in(c->src[i], key, &value);
+		if (r < 0) {
+			free(value);
+			return r;
+		}
+		found |= r;
 	}
 	if (found)
 		*ret_value = value;
 	return found;
 }
 
-bool cmdline_get_bool(const char *cmdline, const char *key, bool def)
+bool cmdline_get_bool(const struct cmdline *c, const char *key, bool def)
 {
 	_cleanup_free_ char *v = NULL;
-	int r = cmdline_get(cmdline, key, &v);
+	int r = cmdline_get(c, key, &v);
 
 	if (r <= 0)
 		return def;

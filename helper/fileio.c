@@ -110,12 +110,6 @@ int dir_lock(int dirfd)
 	return dirfd;
 }
 
-void dir_unlock(int lockfd)
-{
-	if (lockfd >= 0)
-		(void)flock(lockfd, LOCK_UN);
-}
-
 static int temp_name(char *buf, size_t size, const char *name, const char *suffix)
 {
 	if ((size_t)snprintf(buf, size, ".#%s%s", name, suffix) >= size)
@@ -171,8 +165,10 @@ int write_file_atomic_at(int dirfd, const char *name, const char *data, size_t l
 	if (fd < 0)
 		return -errno;
 
-	/* the process umask is 0 (main.c), so MODE is what the file gets */
-	r = write_all(fd, data, len);
+	/* MODE whatever the umask (which the helper leaves alone: its children inherit it) */
+	r = fchmod(fd, mode) < 0 ? -errno : 0;
+	if (r == 0)
+		r = write_all(fd, data, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0) {

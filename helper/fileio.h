@@ -28,7 +28,6 @@ int read_file_beneath(int rootfd, const char *path, size_t max, char **ret_buf, 
  * unlocked).  Closing DIRFD also unlocks.
  */
 int dir_lock(int dirfd);
-void dir_unlock(int lockfd);
 
 /* The fixed names of our temporaries next to NAME (dot-files: kmod and dracut skip them). */
 #define TEMP_SUFFIX ".daxbus"

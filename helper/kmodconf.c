@@ -3,13 +3,14 @@
 #include "kmodconf.h"
 #include "util.h"
 
-int kmodconf_foreach_line(const char *buf, size_t len, int (*fn)(const char *line, void *userdata), void *userdata)
+int kmodconf_foreach_line(const char *buf, size_t len, enum kmod_reading reading,
+			  int (*fn)(const char *line, void *userdata), void *userdata)
 {
 	_cleanup_free_ char *line = NULL;
 	size_t n = 0;
 	int r;
 
-	line = malloc(len + 1);
+	line = malloc(len + 2);
 	if (!line)
 		return -ENOMEM;
 	for (size_t i = 0; i <= len; i++) {
@@ -24,8 +25,12 @@ int kmodconf_foreach_line(const char *buf, size_t len, int (*fn)(const char *lin
 			continue;
 		}
 		if (buf[i] == '\\') {
-			if (i + 1 == len)
-				continue; /* kmod 34 drops it; kmod 30 kept a 0xff byte */
+			if (i + 1 == len) {
+				/* kmod 34 drops it; 28 to 33 keep getc()'s EOF, a 0xff byte */
+				if (reading == KMOD_READING_28)
+					line[n++] = (char)0xff;
+				continue;
+			}
 			if (buf[i + 1] == '\n') {
 				i++; /* joined with the next line */
 				continue;
@@ -57,6 +62,7 @@ static int underscores(char *s)
 }
 
 struct directives {
+	enum kmod_reading reading;
 	char **v;
 	size_t n;
 	bool oom;
@@ -113,8 +119,8 @@ static int collect(const char *text, void *userdata)
 
 		if (underscores(mod) == 0)
 			add(d, cmd, mod, NULL);
-	} else if (streq(cmd, "options") || streq(cmd, "install") || streq(cmd, "remove") ||
-		   streq(cmd, "softdep")) {
+	} else if (streq(cmd, "options") || streq(cmd, "install") || streq(cmd, "remove") || streq(cmd, "softdep") ||
+		   (streq(cmd, "weakdep") && d->reading == KMOD_READING_34)) {
 		char *mod = strtok_r(NULL, "\t ", &save), *rest = strtok_r(NULL, "", &save);
 
 		if (underscores(mod) == 0 && rest)
@@ -131,14 +137,14 @@ static void directives_free(struct directives *d)
 	free(d->v);
 }
 
-static int parse(const char *text, size_t len, struct directives *ret)
+static int parse(const char *text, size_t len, enum kmod_reading reading, struct directives *ret)
 {
-	struct directives d = { 0 };
+	struct directives d = { .reading = reading };
 	int r;
 
 	if (len > KMODCONF_MAX)
 		return -EFBIG;
-	r = kmodconf_foreach_line(text, len, collect, &d);
+	r = kmodconf_foreach_line(text, len, reading, collect, &d);
 	if (r == 0 && d.oom)
 		r = -ENOMEM;
 	if (r < 0) {
@@ -149,14 +155,14 @@ static int parse(const char *text, size_t len, struct directives *ret)
 	return 0;
 }
 
-bool kmodconf_equivalent(const char *a, size_t alen, const char *b, size_t blen)
+static bool equivalent_for(const char *a, size_t alen, const char *b, size_t blen, enum kmod_reading reading)
 {
 	struct directives da, db;
 	bool same;
 
-	if (parse(a, alen, &da) < 0)
+	if (parse(a, alen, reading, &da) < 0)
 		return false;
-	if (parse(b, blen, &db) < 0) {
+	if (parse(b, blen, reading, &db) < 0) {
 		directives_free(&da);
 		return false;
 	}
@@ -173,15 +179,24 @@ bool kmodconf_equivalent(const char *a, size_t alen, const char *b, size_t blen)
 	return same;
 }
 
+bool kmodconf_equivalent(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return equivalent_for(a, alen, b, blen, KMOD_READING_28) && equivalent_for(a, alen, b, blen, KMOD_READING_34);
+}
+
 bool kmodconf_mentions_dax(const char *text, size_t len)
 {
-	struct directives d;
-	bool dax;
+	static const enum kmod_reading readings[] = { KMOD_READING_28, KMOD_READING_34 };
+	bool dax = false;
 
-	if (parse(text, len, &d) < 0)
-		return false;
-	dax = d.dax;
-	directives_free(&d);
+	for (size_t i = 0; i < ELEMENTSOF(readings); i++) {
+		struct directives d;
+
+		if (parse(text, len, readings[i], &d) < 0)
+			continue;
+		dax |= d.dax;
+		directives_free(&d);
+	}
 	return dax;
 }
 
@@ -224,7 +239,7 @@ int kmodconf_normalize(const char *text, size_t len, char **ret, size_t *ret_len
 		return -ENOMEM;
 	o.buf[0] = '\0';
 	o.size = 1;
-	r = kmodconf_foreach_line(text, len, emit, &o);
+	r = kmodconf_foreach_line(text, len, KMOD_READING_34, emit, &o);
 	if (r < 0) {
 		free(o.buf);
 		return r;

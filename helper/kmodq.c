@@ -2,17 +2,13 @@
 /* libkmod queries against a root's module tree, isolated in a child.  See kmodq.h. */
 #include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include <libkmod.h>
 
 #include "chase.h"
+#include "isolate.h"
 #include "kmodq.h"
 #include "log.h"
 #include "util.h"
@@ -21,21 +17,19 @@
  * terabytes of shadow address space before main(): an address-space limit
  * would make its every allocation fail, so that build keeps the CPU and wall
  * limits only. */
-#define CHILD_MEMORY (256UL << 20)
 #if defined(__SANITIZE_ADDRESS__)
-#define CHILD_LIMIT_AS 0
+#define CHILD_MEMORY 0UL
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define CHILD_LIMIT_AS 0
+#define CHILD_MEMORY 0UL
 #endif
 #endif
-#ifndef CHILD_LIMIT_AS
-#define CHILD_LIMIT_AS 1
+#ifndef CHILD_MEMORY
+#define CHILD_MEMORY (256UL << 20)
 #endif
-#define CHILD_CPU_SECONDS 5
-#define CHILD_WALL_MS 5000
+static const struct isolate_limits QUERY_LIMITS = { CHILD_MEMORY, 5, 5000 };
 /* Loading a module runs its init (and the probes it triggers) in the child: more time. */
-#define CHANGE_WALL_MS 10000
+static const struct isolate_limits CHANGE_LIMITS = { CHILD_MEMORY, 5, 10000 };
 
 /* The index files libkmod may open; each must be a plain regular file. */
 static const char *const INDEX_FILES[] = {
@@ -137,91 +131,60 @@ static int ask_libkmod(int treefd, int conffd, struct kernel_facts *k)
 	return r < 0 ? -EINDEX_DAXBUS : 0;
 }
 
-static long now_ms(void)
+/* Run FN in a bounded child that writes DATA (SIZE bytes) back; DATA is left as it was unless the whole came back. */
+static int ask_child(void (*fn)(void *data, int outfd), void *data, size_t size, const struct isolate_limits *limits)
 {
-	struct timespec ts;
+	_cleanup_free_ char *out = NULL;
+	size_t len = 0;
+	int r;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	r = isolate_run(fn, data, limits, size, &out, &len);
+	if (r == -ENOMEM || (r < 0 && !out))
+		return r;
+	if (r < 0 || len != size)
+		return -ELIBFAIL_DAXBUS;
+	memcpy(data, out, size);
+	return 0;
 }
 
-/*
- * Run FN(DATA) in a child with memory, CPU and wall-clock limits; DATA
- * (SIZE bytes, filled by FN) comes back through a pipe.  -ELIBFAIL_DAXBUS
- * when the child crashed or ran out of time: DATA is then left as it was.
- */
-static int run_isolated(void (*fn)(void *data), void *data, size_t size, long wall_ms)
+static void write_all_or_fail(int fd, const void *data, size_t size)
 {
-	int pipefd[2], status, r;
-	char answer[sizeof(struct kernel_facts)];
-	size_t got = 0;
-	long deadline;
-	pid_t pid;
+	const char *p = data;
 
-	if (size > sizeof(answer))
-		return -EINVAL;
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return r;
-	}
-	if (pid == 0) {
-		struct rlimit mem = { CHILD_MEMORY, CHILD_MEMORY }, cpu = { CHILD_CPU_SECONDS, CHILD_CPU_SECONDS };
+	while (size > 0) {
+		ssize_t n = write(fd, p, size);
 
-		close(pipefd[0]);
-		if (CHILD_LIMIT_AS)
-			(void)setrlimit(RLIMIT_AS, &mem);
-		(void)setrlimit(RLIMIT_CPU, &cpu);
-		fn(data);
-		_exit(write(pipefd[1], data, size) == (ssize_t)size ? 0 : 1);
-	}
-	close(pipefd[1]);
-	deadline = now_ms() + wall_ms;
-	while (got < size) {
-		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
-		long left = deadline - now_ms();
-		ssize_t n;
-
-		if (left <= 0 || poll(&p, 1, (int)left) == 0)
-			break; /* hung: the kill below ends it */
-		n = read(pipefd[0], answer + got, size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			break;
-		got += (size_t)n;
+			_exit(1);
+		p += n;
+		size -= (size_t)n;
 	}
-	close(pipefd[0]);
-	if (got < size)
-		(void)kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (got < size)
-		return -ELIBFAIL_DAXBUS;
-	memcpy(data, answer, size);
-	return 0;
 }
 
 static struct {
 	int treefd, conffd;
 } ask_fds;
 
-static void ask_child(void *data)
+static void ask_fn(void *data, int outfd)
 {
 	struct kernel_facts *k = data;
 
 	k->index_error = ask_libkmod(ask_fds.treefd, ask_fds.conffd, k);
+	write_all_or_fail(outfd, k, sizeof(*k));
 }
 
 static int ask_isolated(int treefd, int conffd, struct kernel_facts *k)
 {
+	int r;
+
 	ask_fds.treefd = treefd;
 	ask_fds.conffd = conffd;
-	if (run_isolated(ask_child, k, sizeof(*k), CHILD_WALL_MS) < 0)
+	r = ask_child(ask_fn, k, sizeof(*k), &QUERY_LIMITS);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
 		k->index_error = -ELIBFAIL_DAXBUS;
 	return 0;
 }
@@ -280,51 +243,73 @@ int kmodq_inspect(int rootfd, const char *kver, int conffd, struct kernel_facts 
 	return 0;
 }
 
-const char *mod_presence_str(enum mod_presence p)
+static const char *const mod_presence_table[] = {
+	[MOD_ABSENT] = "absent",
+	[MOD_MODULE] = "module",
+	[MOD_BUILTIN] = "builtin",
+};
+DEFINE_STRING_TABLE_LOOKUP(mod_presence, enum mod_presence, mod_presence_table)
+
+/* The classification: one ladder, one table of names and sentences. */
+enum kernel_class {
+	KERNEL_NO_TREE,
+	KERNEL_NO_INDEX,
+	KERNEL_INDEX_UNUSABLE,
+	KERNEL_COMPAT,
+	KERNEL_COMPAT_BUILTIN,
+	KERNEL_BUS,
+	KERNEL_NONE,
+};
+
+static const struct {
+	const char *kind, *text;
+} kernel_classes[] = {
+	[KERNEL_NO_TREE] = { "unknown", "no module tree for this kernel" },
+	[KERNEL_NO_INDEX] = { "unknown", "module tree has no index (run depmod)" },
+	[KERNEL_INDEX_UNUSABLE] = { "unknown", "module index unreadable" },
+	[KERNEL_COMPAT] = { "compat", "compat driver present: the policy is needed for the bus model" },
+	[KERNEL_COMPAT_BUILTIN] = { "compat-builtin", "compat driver built in: no modprobe policy can switch this kernel" },
+	[KERNEL_BUS] = { "bus", "bus model only: the policy is harmless" },
+	[KERNEL_NONE] = { "none", "no device-DAX support" },
+};
+
+static enum kernel_class classify(const struct kernel_facts *k)
 {
-	return p == MOD_MODULE ? "module" : p == MOD_BUILTIN ? "builtin" : "absent";
+	if (!k->have_tree)
+		return KERNEL_NO_TREE;
+	if (!k->have_index)
+		return KERNEL_NO_INDEX;
+	if (k->index_error < 0)
+		return KERNEL_INDEX_UNUSABLE;
+	if (k->compat == MOD_MODULE)
+		return KERNEL_COMPAT;
+	if (k->compat == MOD_BUILTIN)
+		return KERNEL_COMPAT_BUILTIN;
+	if (k->dax_pmem != MOD_ABSENT || k->device_dax != MOD_ABSENT)
+		return KERNEL_BUS;
+	return KERNEL_NONE;
 }
 
 const char *kernel_kind(const struct kernel_facts *k)
 {
-	if (!k->have_tree || !k->have_index || k->index_error < 0)
-		return "unknown";
-	if (k->compat == MOD_MODULE)
-		return "compat";
-	if (k->compat == MOD_BUILTIN)
-		return "compat-builtin";
-	if (k->dax_pmem != MOD_ABSENT || k->device_dax != MOD_ABSENT)
-		return "bus";
-	return "none";
+	return kernel_classes[classify(k)].kind;
 }
 
 const char *kernel_kind_text(const struct kernel_facts *k)
 {
-	if (!k->have_tree)
-		return "no module tree for this kernel";
-	if (!k->have_index)
-		return "module tree has no index (run depmod)";
-	if (k->index_error < 0)
-		return "module index unreadable";
-	if (k->compat == MOD_MODULE)
-		return "compat driver present: the policy is needed for the bus model";
-	if (k->compat == MOD_BUILTIN)
-		return "compat driver built in: no modprobe policy can switch this kernel";
-	if (k->dax_pmem != MOD_ABSENT || k->device_dax != MOD_ABSENT)
-		return "bus model only: the policy is harmless";
-	return "no device-DAX support";
+	return kernel_classes[classify(k)].text;
 }
 
 bool kernel_needs_policy(const struct kernel_facts *k)
 {
-	return k->have_index && k->index_error == 0 && k->compat == MOD_MODULE;
+	return classify(k) == KERNEL_COMPAT;
 }
 
 int kmodq_newest_kver(int rootfd, char *buf, unsigned size)
 {
-	char *best = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_free_ char *best = NULL;
 	struct dirent *de;
-	DIR *d;
 	int r;
 
 	r = chase_opendir(rootfd, "lib/modules", 0, &d);
@@ -342,18 +327,19 @@ int kmodq_newest_kver(int rootfd, char *buf, unsigned size)
 			continue;
 		free(best);
 		best = strdup(de->d_name);
+		if (!best)
+			return -ENOMEM;
 	}
-	closedir(d);
 	if (!best)
 		return -ENOENT;
 	snprintf(buf, size, "%s", best);
-	free(best);
 	return 0;
 }
 
 /* A module change, asked of a child: the request in, the result out. */
 struct change {
 	int treefd, conffd, op;
+	bool ignore_commands;
 	char what[64]; /* module name, or modalias for KMODQ_LOAD_ALIAS */
 	char done[64]; /* the module loaded or removed */
 	int result;
@@ -382,7 +368,8 @@ static int change_libkmod(struct change *c)
 		if (r >= 0 && c->op == KMODQ_REMOVE)
 			r = kmod_module_remove_module(mod, 0); /* libkmod never waits: O_NONBLOCK */
 		else if (r >= 0) /* by name: the blacklist does not apply, as with modprobe NAME */
-			r = kmod_module_probe_insert_module(mod, 0, NULL, NULL, NULL, NULL);
+			r = kmod_module_probe_insert_module(mod, c->ignore_commands ? KMOD_PROBE_IGNORE_COMMAND : 0, NULL,
+							    NULL, NULL, NULL);
 		snprintf(c->done, sizeof(c->done), "%s", c->what);
 		kmod_module_unref(mod);
 		kmod_unref(ctx);
@@ -398,7 +385,8 @@ static int change_libkmod(struct change *c)
 		if (r < 0)
 			break;
 		mod = kmod_module_get_module(l);
-		r = kmod_module_probe_insert_module(mod, KMOD_PROBE_APPLY_BLACKLIST, NULL, NULL, NULL, NULL);
+		r = kmod_module_probe_insert_module(mod, KMOD_PROBE_APPLY_BLACKLIST | (c->ignore_commands ? KMOD_PROBE_IGNORE_COMMAND : 0),
+						    NULL, NULL, NULL, NULL);
 		if (r >= 0 && !c->done[0])
 			snprintf(c->done, sizeof(c->done), "%s", kmod_module_get_name(mod));
 		kmod_module_unref(mod);
@@ -409,16 +397,19 @@ static int change_libkmod(struct change *c)
 	return r < 0 ? r : 0;
 }
 
-static void change_child(void *data)
+static void change_fn(void *data, int outfd)
 {
 	struct change *c = data;
 
 	c->result = change_libkmod(c);
+	write_all_or_fail(outfd, c, sizeof(*c));
 }
 
-int kmodq_change(int rootfd, const char *kver, int conffd, enum kmodq_op op, const char *what, char ret_done[64])
+int kmodq_change(int rootfd, const char *kver, int conffd, bool ignore_commands, long wall_ms, enum kmodq_op op,
+		 const char *what, char ret_done[64])
 {
-	struct change c = { .conffd = conffd, .op = op, .result = -ELIBFAIL_DAXBUS };
+	struct isolate_limits limits = CHANGE_LIMITS;
+	struct change c = { .conffd = conffd, .op = op, .ignore_commands = ignore_commands, .result = -ELIBFAIL_DAXBUS };
 	_cleanup_close_ int treefd = -1;
 	_cleanup_free_ char *rel = NULL;
 	int r;
@@ -430,7 +421,9 @@ int kmodq_change(int rootfd, const char *kver, int conffd, enum kmodq_op op, con
 		return r;
 	c.treefd = treefd;
 	snprintf(c.what, sizeof(c.what), "%s", what);
-	r = run_isolated(change_child, &c, sizeof(c), CHANGE_WALL_MS);
+	if (wall_ms > 0 && wall_ms < limits.wall_ms)
+		limits.wall_ms = wall_ms;
+	r = ask_child(change_fn, &c, sizeof(c), &limits);
 	if (r < 0)
 		return r;
 	if (c.result == 0 && ret_done)

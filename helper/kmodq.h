@@ -44,7 +44,7 @@ const char *kernel_kind(const struct kernel_facts *k);
 const char *kernel_kind_text(const struct kernel_facts *k);
 /* Does this kernel need the policy to use the bus model? */
 bool kernel_needs_policy(const struct kernel_facts *k);
-const char *mod_presence_str(enum mod_presence p);
+const char *mod_presence_to_string(enum mod_presence p);
 
 /* Newest kernel under ROOT/lib/modules (version order), for a target root. */
 int kmodq_newest_kver(int rootfd, char *buf, unsigned size);
@@ -52,7 +52,10 @@ int kmodq_newest_kver(int rootfd, char *buf, unsigned size);
 /*
  * Change the running kernel's modules through libkmod, with ROOT/lib/modules/
  * KVER and the configuration in CONFFD (-1: none), in a child bounded like
- * the queries (a load gets 10 s: it runs the module's init):
+ * the queries (a load gets 10 s: it runs the module's init).  With
+ * IGNORE_COMMANDS the configuration's install commands are not run (a root
+ * that is not the running system's must not run programs on it); WALL_MS,
+ * when > 0, shortens the child's time:
  *   KMODQ_REMOVE      remove module WHAT (never waits for its users)
  *   KMODQ_LOAD_NAME   load module WHAT by name (the blacklist does not apply)
  *   KMODQ_LOAD_ALIAS  load what the modalias WHAT resolves to, blacklist
@@ -61,4 +64,5 @@ int kmodq_newest_kver(int rootfd, char *buf, unsigned size);
  * -ELIBFAIL_DAXBUS when the child crashed or ran out of time.
  */
 enum kmodq_op { KMODQ_REMOVE, KMODQ_LOAD_NAME, KMODQ_LOAD_ALIAS };
-int kmodq_change(int rootfd, const char *kver, int conffd, enum kmodq_op op, const char *what, char ret_done[64]);
+int kmodq_change(int rootfd, const char *kver, int conffd, bool ignore_commands, long wall_ms, enum kmodq_op op,
+		 const char *what, char ret_done[64]);

@@ -107,19 +107,3 @@ int log_full_errno(int level, int error, const char *fmt, ...)
 	errno = saved;
 	return error;
 }
-
-char *path_join_root(const char *root, const char *rel)
-{
-	size_t rl = strlen(root);
-	char *p;
-
-	while (rl > 1 && root[rl - 1] == '/')
-		rl--;
-	if (rl == 1 && root[0] == '/')
-		rl = 0;
-	while (*rel == '/')
-		rel++;
-	if (asprintf(&p, "%.*s/%s", (int)rl, root, rel) < 0)
-		return NULL;
-	return p;
-}

@@ -28,8 +28,9 @@ const char *errmsg(int err);
 
 enum log_target { LOG_TARGET_STDERR, LOG_TARGET_KMSG };
 void log_set_target(enum log_target t);
+/* Messages above LEVEL are dropped: LOG_INFO by default, LOG_DEBUG with
+ * --verbose or rd.daxbus.debug, LOG_WARNING with --quiet. */
 void log_set_max_level(int level);
-void log_set_prefix_level(bool on);
 
 int log_full_errno(int level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -35,9 +35,9 @@ static bool kmod_reads(const char *name)
 
 static int scan_dir(int rootfd, const char *dir, struct modconf *m)
 {
+	_cleanup_closedir_ DIR *d = NULL;
 	unsigned first = m->n;
 	struct dirent *de;
-	DIR *d;
 	int r;
 
 	r = chase_opendir(rootfd, dir, 0, &d);
@@ -53,13 +53,11 @@ static int scan_dir(int rootfd, const char *dir, struct modconf *m)
 		if (!kmod_reads(de->d_name))
 			continue;
 		ne = realloc(m->e, (m->n + 1) * sizeof(*m->e));
-		if (!ne || asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
-			if (ne)
-				m->e = ne;
-			closedir(d);
+		if (!ne)
 			return -ENOMEM;
-		}
 		m->e = ne;
+		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
+			return -ENOMEM;
 		e = &m->e[m->n++];
 		memset(e, 0, sizeof(*e));
 		e->dir = dir;
@@ -70,14 +68,22 @@ static int scan_dir(int rootfd, const char *dir, struct modconf *m)
 			e->is_link = true;
 			e->link_target[n > 0 ? n : 0] = '\0';
 		}
-		/* kmod skips directories; everything else it opens (and a /dev/null link reads empty) */
+		/* a /dev/null mask reads empty (it exists whenever the root is booted) */
 		if (e->is_link && streq(e->link_target, "/dev/null")) {
 			e->content = strdup("");
-			if (!e->content) {
-				closedir(d);
+			if (!e->content)
 				return -ENOMEM;
-			}
 			continue;
+		}
+		/* kmod's conf_files_filter_out: what stat() (links followed) finds missing or a directory is skipped */
+		{
+			_cleanup_close_ int fd = -1;
+
+			r = chase_open(rootfd, path, 0, O_PATH, &fd);
+			if (r == -ENOENT || r == -ENOTDIR || (r == 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))) {
+				e->ignored = true;
+				continue;
+			}
 		}
 		e->error = read_file_beneath(rootfd, path, KMODCONF_MAX, &e->content, &e->len);
 		if (e->error == 0) {
@@ -85,7 +91,6 @@ static int scan_dir(int rootfd, const char *dir, struct modconf *m)
 			e->is_policy = kmodconf_equivalent(e->content, e->len, POLICY_TEXT, strlen(POLICY_TEXT));
 		}
 	}
-	closedir(d);
 	if (m->n > first)
 		qsort(m->e + first, m->n - first, sizeof(*m->e), cmp_entry);
 	return 0;
@@ -93,7 +98,7 @@ static int scan_dir(int rootfd, const char *dir, struct modconf *m)
 
 int modconf_scan(int rootfd, struct modconf *ret)
 {
-	struct modconf m = { 0 };
+	_cleanup_modconf_ struct modconf m = { 0 };
 	struct stat seen[8];
 	unsigned nseen = 0;
 	int r;
@@ -112,18 +117,17 @@ int modconf_scan(int rootfd, struct modconf *ret)
 			continue;
 		seen[nseen++] = st;
 		r = scan_dir(rootfd, MODCONF_DIRS[i], &m);
-		if (r < 0) {
-			modconf_free(&m);
+		if (r < 0)
 			return r;
-		}
 	}
 	for (unsigned i = 0; i < m.n; i++)
-		for (unsigned j = 0; j < i; j++)
-			if (!m.e[i].hidden_by && streq(m.e[i].name, m.e[j].name) && m.e[j].dir != m.e[i].dir) {
+		for (unsigned j = 0; j < i && !m.e[i].ignored; j++)
+			if (!m.e[j].ignored && streq(m.e[i].name, m.e[j].name) && m.e[j].dir != m.e[i].dir) {
 				m.e[i].hidden_by = m.e[j].dir;
 				break;
 			}
 	*ret = m;
+	m = (struct modconf){ 0 };
 	return 0;
 }
 
@@ -139,7 +143,7 @@ void modconf_free(struct modconf *m)
 const struct modconf_entry *modconf_find_effective(const struct modconf *m, const char *name)
 {
 	for (unsigned i = 0; i < m->n; i++)
-		if (!m->e[i].hidden_by && streq(m->e[i].name, name))
+		if (!m->e[i].hidden_by && !m->e[i].ignored && streq(m->e[i].name, name))
 			return &m->e[i];
 	return NULL;
 }
@@ -157,7 +161,7 @@ int modconf_memfd(const struct modconf *m, int *ret_fd)
 	if (!order)
 		return -ENOMEM;
 	for (unsigned i = 0; i < m->n; i++)
-		if (!m->e[i].hidden_by && m->e[i].content)
+		if (!m->e[i].hidden_by && !m->e[i].ignored && m->e[i].content)
 			order[n++] = &m->e[i];
 	/* kmod parses the effective files sorted by name, whatever their directory */
 	for (unsigned i = 1; i < n; i++)
@@ -176,6 +180,6 @@ int modconf_memfd(const struct modconf *m, int *ret_fd)
 		if (write(fd, norm, len) != (ssize_t)len)
 			return -errno;
 	}
-	*ret_fd = take_fd(&fd);
+	*ret_fd = TAKE_FD(fd);
 	return 0;
 }

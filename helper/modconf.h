@@ -16,6 +16,7 @@ extern const char *const MODCONF_DIRS[];
 struct modconf_entry {
 	const char *dir; /* one of MODCONF_DIRS */
 	char name[256];
+	bool ignored;          /* a directory or a link to nothing: kmod skips it, it hides nothing */
 	const char *hidden_by; /* earlier directory with the same name, or NULL */
 	bool is_link;
 	char link_target[256];
@@ -33,6 +34,7 @@ struct modconf {
 
 int modconf_scan(int rootfd, struct modconf *ret);
 void modconf_free(struct modconf *m);
+#define _cleanup_modconf_ _cleanup_(modconf_free)
 
 /* The effective entry called NAME, or NULL. */
 const struct modconf_entry *modconf_find_effective(const struct modconf *m, const char *name);

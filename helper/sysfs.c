@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Which device model the running kernel uses, and its device-DAX instances, from sysfs. */
+/* Which device model the running kernel uses, and its device-DAX instances, from sysfs.  See sysfs.h. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,9 +12,9 @@
 
 static const char *live_dir(const char *what, const char *real)
 {
-	static char buf[2][PATH_MAX];
+	static char buf[3][PATH_MAX];
 	const char *top = getenv("DAXBUS_TEST_LIVE");
-	char *b = buf[real[1] == 'p'];
+	char *b = buf[real[1] == 'p' ? 1 : real[1] == 'd' ? 2 : 0];
 
 	if (!top || !*top)
 		return real;
@@ -32,6 +32,11 @@ const char *live_proc(void)
 	return live_dir("proc", "/proc");
 }
 
+const char *live_dev(void)
+{
+	return live_dir("dev", "/dev");
+}
+
 bool live_faked(void)
 {
 	const char *top = getenv("DAXBUS_TEST_LIVE");
@@ -41,25 +46,39 @@ bool live_faked(void)
 
 static int cmp_name(const void *a, const void *b)
 {
-	return strverscmp((const char *)a, (const char *)b);
+	return strverscmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void list_dir(const char *path, const char *prefix, char out[][64], unsigned *n)
+/* The names in PATH starting with PREFIX, sorted as versions; none when PATH is missing.  0 or -ENOMEM. */
+static int list_dir(const char *path, const char *prefix, char ***ret, size_t *ret_n)
 {
-	DIR *d = opendir(path);
+	_cleanup_closedir_ DIR *d = opendir(path);
+	char **names = NULL;
+	size_t n = 0;
 	struct dirent *de;
 
-	*n = 0;
-	if (!d)
-		return;
-	while ((de = readdir(d)) && *n < SYSFS_MAX_DEV) {
+	while (d && (de = readdir(d))) {
+		char **nn;
+
 		if (de->d_name[0] == '.' || !startswith(de->d_name, prefix))
 			continue;
-		snprintf(out[(*n)++], 64, "%.63s", de->d_name);
+		nn = realloc(names, (n + 1) * sizeof(*names));
+		if (!nn || !(nn[n] = strdup(de->d_name))) {
+			if (nn)
+				names = nn;
+			while (n > 0)
+				free(names[--n]);
+			free(names);
+			return -ENOMEM;
+		}
+		names = nn;
+		n++;
 	}
-	closedir(d);
-	if (*n)
-		qsort(out, *n, 64, cmp_name);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_name);
+	*ret = names;
+	*ret_n = n;
+	return 0;
 }
 
 /* The last component of the link PATH into OUT (64 bytes), "" when it is no link. */
@@ -77,7 +96,7 @@ static void link_name(const char *path, char *out)
 	snprintf(out, 64, "%.63s", s ? s + 1 : target);
 }
 
-/* First line of a small sysfs attribute; false when it cannot be read. */
+/* A small sysfs attribute, its first line; false when it cannot be read. */
 static bool read_attr(const char *dir, const char *name, char *buf, size_t size)
 {
 	char path[PATH_MAX];
@@ -97,56 +116,134 @@ static bool read_attr(const char *dir, const char *name, char *buf, size_t size)
 	return true;
 }
 
-static void read_instance(const char *dir, const char *name, bool bus, struct dax_instance *d)
+/* Attributes are parsed as the kernel prints them: size and target_node in decimal; anything else is unknown. */
+static void read_instance(const char *dir, bool bus, struct dax_instance *d)
 {
 	char buf[64], path[PATH_MAX];
+	unsigned long long u;
+	long l;
 
-	*d = (struct dax_instance){ .bus = bus, .target_node = -1 };
-	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->bus = bus;
 	/* compat: the class device has no driver; its parent, the nd dax device, has */
 	snprintf(path, sizeof(path), "%s/%s", dir, bus ? "driver" : "device/driver");
 	link_name(path, d->driver);
 	d->system_ram = streq(d->driver, "kmem");
-	if (read_attr(dir, "size", buf, sizeof(buf)))
-		d->size = strtoull(buf, NULL, 0);
-	if (read_attr(dir, "target_node", buf, sizeof(buf)) || read_attr(dir, "numa_node", buf, sizeof(buf)))
-		d->target_node = strtol(buf, NULL, 10);
-	if (read_attr(dir, "dev", buf, sizeof(buf))) {
-		char *colon;
-
-		d->major = (unsigned)strtoul(buf, &colon, 10);
-		d->minor = *colon == ':' ? (unsigned)strtoul(colon + 1, NULL, 10) : (d->major = 0);
+	if (read_attr(dir, "size", buf, sizeof(buf)) && parse_u64(buf, 10, &u) == 0) {
+		d->size = u;
+		d->have_size = true;
 	}
+	if ((read_attr(dir, "target_node", buf, sizeof(buf)) || read_attr(dir, "numa_node", buf, sizeof(buf))) &&
+	    parse_long(buf, &l) == 0) {
+		d->target_node = l;
+		d->have_target_node = true;
+	}
+	if (read_attr(dir, "dev", buf, sizeof(buf))) {
+		char *colon = strchr(buf, ':');
+		unsigned long long ma, mi;
+
+		if (colon) {
+			*colon = '\0';
+			if (parse_u64(buf, 10, &ma) == 0 && parse_u64(colon + 1, 10, &mi) == 0 && ma <= 0xfff && mi <= 0xfffff) {
+				d->major = (unsigned)ma;
+				d->minor = (unsigned)mi;
+				d->have_dev = true;
+			}
+		}
+	}
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Add the instances listed in DIR (class or bus) to L. */
+static int read_instances(const char *dir, bool bus, struct dax_live *l)
+{
+	char **names = NULL, path[PATH_MAX];
+	size_t n = 0;
+	struct dax_instance *ni;
+	int r;
+
+	r = list_dir(dir, "", &names, &n);
+	if (r < 0)
+		return r;
+	ni = n ? realloc(l->inst, (l->n_inst + n) * sizeof(*l->inst)) : l->inst;
+	if (n && !ni) {
+		free_names(names, n);
+		return -ENOMEM;
+	}
+	l->inst = ni;
+	for (size_t i = 0; i < n; i++) {
+		struct dax_instance *d = &l->inst[l->n_inst++];
+
+		*d = (struct dax_instance){ .name = TAKE_PTR(names[i]) };
+		snprintf(path, sizeof(path), "%s/%s", dir, d->name);
+		read_instance(path, bus, d);
+	}
+	if (bus)
+		l->n_bus += n;
+	else
+		l->n_class += n;
+	free(names);
+	return 0;
 }
 
 int sysfs_read_dax(const char *sys, struct dax_live *ret)
 {
-	struct dax_live l = { 0 };
-	char path[PATH_MAX], dir[PATH_MAX];
+	_cleanup_dax_live_ struct dax_live l = { 0 };
+	char path[PATH_MAX], buf[64], **names = NULL;
+	size_t n = 0;
 	struct stat st;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/bus/nd/devices", sys);
+	r = list_dir(path, "dax", &names, &n);
+	if (r < 0)
+		return r;
+	l.nd = n ? calloc(n, sizeof(*l.nd)) : NULL;
+	if (n && !l.nd) {
+		free_names(names, n);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct nd_dax *d = &l.nd[l.n_nd++];
+
+		d->name = TAKE_PTR(names[i]);
+		snprintf(path, sizeof(path), "%s/bus/nd/devices/%s/driver", sys, d->name);
+		link_name(path, d->driver);
+		/* an idle seed's namespace attribute is an empty line */
+		snprintf(path, sizeof(path), "%s/bus/nd/devices/%s", sys, d->name);
+		d->active = read_attr(path, "namespace", buf, sizeof(buf)) && buf[0];
+	}
+	free(names);
 
 	snprintf(path, sizeof(path), "%s/class/dax", sys);
-	list_dir(path, "", l.class_dax, &l.n_class);
+	r = read_instances(path, false, &l);
+	if (r < 0)
+		return r;
 	snprintf(path, sizeof(path), "%s/bus/dax/devices", sys);
-	list_dir(path, "", l.bus_dax, &l.n_bus);
-	snprintf(path, sizeof(path), "%s/bus/nd/devices", sys);
-	list_dir(path, "dax", l.nd_dax, &l.n_nd);
-	for (unsigned i = 0; i < l.n_nd; i++) {
-		snprintf(path, sizeof(path), "%s/bus/nd/devices/%s/driver", sys, l.nd_dax[i]);
-		link_name(path, l.nd_driver[i]);
-	}
-	for (unsigned i = 0; i < l.n_class; i++) {
-		snprintf(dir, sizeof(dir), "%s/class/dax/%s", sys, l.class_dax[i]);
-		read_instance(dir, l.class_dax[i], false, &l.inst[l.n_inst++]);
-	}
-	for (unsigned i = 0; i < l.n_bus; i++) {
-		snprintf(dir, sizeof(dir), "%s/bus/dax/devices/%s", sys, l.bus_dax[i]);
-		read_instance(dir, l.bus_dax[i], true, &l.inst[l.n_inst++]);
-	}
+	r = read_instances(path, true, &l);
+	if (r < 0)
+		return r;
 	snprintf(path, sizeof(path), "%s/module/dax_pmem_compat", sys);
 	l.compat_loaded = stat(path, &st) == 0;
 	*ret = l;
+	l = (struct dax_live){ 0 };
 	return 0;
+}
+
+void dax_live_free(struct dax_live *l)
+{
+	for (size_t i = 0; i < l->n_nd; i++)
+		free(l->nd[i].name);
+	for (size_t i = 0; i < l->n_inst; i++)
+		free(l->inst[i].name);
+	free(l->nd);
+	free(l->inst);
+	*l = (struct dax_live){ 0 };
 }
 
 const char *sysfs_model(const struct dax_live *l)
@@ -155,8 +252,8 @@ const char *sysfs_model(const struct dax_live *l)
 		return "compat";
 	if (l->n_bus > 0)
 		return "bus";
-	for (unsigned i = 0; i < l->n_nd; i++)
-		if (!l->nd_driver[i][0])
+	for (size_t i = 0; i < l->n_nd; i++)
+		if (l->nd[i].active && !l->nd[i].driver[0])
 			return "unbound";
 	return "none";
 }

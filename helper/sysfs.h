@@ -1,48 +1,60 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The live device-DAX state of the running system, read from /sys. */
+/*
+ * The live device-DAX state of the running system, read from /sys: every nd
+ * dax device and every device-DAX instance, as many as there are.
+ */
 #pragma once
 
 #include <stdbool.h>
-
-#define SYSFS_MAX_DEV 16
+#include <stddef.h>
 
 /* One device-DAX instance, /sys/bus/dax/devices/X (bus) or /sys/class/dax/X (compat). */
 struct dax_instance {
-	char name[64];
+	char *name;
 	bool bus;                /* on /sys/bus/dax, else the compat class */
 	char driver[64];         /* bus: device_dax or kmem; compat: the nd parent's driver; "" unbound */
 	bool system_ram;         /* bound to kmem: its memory is handed to the kernel */
-	unsigned long long size; /* bytes, 0 when unknown */
-	long target_node;        /* target_node, else numa_node, else -1 */
-	unsigned major, minor;   /* of its character device, 0:0 when unknown */
+	bool have_size;          /* size as the kernel printed it (decimal), else unknown */
+	unsigned long long size;
+	bool have_target_node;   /* target_node (else numa_node) parsed, else unknown */
+	long target_node;
+	bool have_dev;           /* "major:minor" of its character device parsed */
+	unsigned major, minor;
+};
+
+/* One nd dax device, /sys/bus/nd/devices/daxR.N. */
+struct nd_dax {
+	char *name;
+	char driver[64]; /* bound driver, "" when unbound */
+	bool active;     /* has a namespace; every region also has an idle seed, which has none */
 };
 
 struct dax_live {
-	char class_dax[SYSFS_MAX_DEV][64];  /* /sys/class/dax: the compat model */
-	unsigned n_class;
-	char bus_dax[SYSFS_MAX_DEV][64];    /* /sys/bus/dax/devices: the bus model */
-	unsigned n_bus;
-	char nd_dax[SYSFS_MAX_DEV][64];     /* /sys/bus/nd/devices/dax* */
-	char nd_driver[SYSFS_MAX_DEV][64];  /* bound driver, "" when unbound */
-	unsigned n_nd;
-	struct dax_instance inst[2 * SYSFS_MAX_DEV]; /* compat ones first */
-	unsigned n_inst;
-	bool compat_loaded; /* /sys/module/dax_pmem_compat */
+	struct nd_dax *nd;
+	size_t n_nd;
+	struct dax_instance *inst; /* compat ones first */
+	size_t n_inst;
+	size_t n_class, n_bus;     /* instances of each model */
+	bool compat_loaded;        /* /sys/module/dax_pmem_compat */
 };
 
 /*
- * Where the running system's sysfs and procfs are: "/sys" and "/proc", or
- * DIR/sys and DIR/proc when the environment names DAXBUS_TEST_LIVE=DIR.
- * That variable exists for the hermetic tests only (fake trees).
+ * Where the running system's sysfs, procfs and device nodes are: "/sys",
+ * "/proc" and "/dev", or DIR/sys, DIR/proc and DIR/dev when the environment
+ * names DAXBUS_TEST_LIVE=DIR.  That variable exists for the hermetic tests
+ * only (fake trees).
  */
 const char *live_sys(void);
 const char *live_proc(void);
+const char *live_dev(void);
 bool live_faked(void);
 
-/* SYS is the sysfs mount point ("/sys"); missing directories are empty lists. */
+/* SYS is the sysfs mount point ("/sys"); missing directories are empty lists.  0 or -ENOMEM. */
 int sysfs_read_dax(const char *sys, struct dax_live *ret);
+void dax_live_free(struct dax_live *l);
+#define _cleanup_dax_live_ _cleanup_(dax_live_free)
 
-/* "bus", "compat", "unbound" (nd dax device without driver) or "none". */
+/* "bus", "compat", "unbound" (an active nd dax device without a driver) or "none". */
 const char *sysfs_model(const struct dax_live *l);
 
 /* Write TEXT to the sysfs file SYS/REL (unbind, bind, drivers_probe); 0 or -errno. */

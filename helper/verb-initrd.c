@@ -13,70 +13,82 @@
  *          /etc/modprobe.d, remounting it read-write only for that write.
  */
 #include <fcntl.h>
-#include <getopt.h>
-#include <limits.h>
 #include <signal.h>
-#include <sys/mount.h>
-#include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 
 #include "chase.h"
-#include "cli.h"
 #include "cmdline.h"
 #include "fileio.h"
 #include "kmodq.h"
 #include "log.h"
 #include "migrate.h"
 #include "modconf.h"
+#include "mount-util.h"
 #include "policy.h"
 #include "util.h"
+#include "verbs.h"
 
 /* Whatever a library or a file system does, a step ends within this. */
 #define STEP_SECONDS 20
-/* The early rescue's wait for devices on /sys/bus/dax, well inside STEP_SECONDS. */
+/*
+ * The early rescue (a migration in place) has a deadline of its own, well
+ * inside the step's, so that its rollback always has time to run before
+ * the step's alarm: every device ends bound to a driver.
+ */
+#define RESCUE_MS 12000
+/* The rescue's wait for devices on /sys/bus/dax. */
 #define RESCUE_WAIT_SECONDS 5
 
-enum { OPT_SYSROOT = 0x100, OPT_LOG };
+enum { OPT_SYSROOT, OPT_LOG };
 
-static int parse(int argc, char *argv[], struct cli_args *a)
+struct initrd_args {
+	struct cli_common c;
+	const char *sysroot; /* --sysroot, default /sysroot */
+	int log;             /* --log: -1 default (kmsg), else enum log_target */
+	bool early;          /* the step: early, else root */
+	const char *step;
+};
+
+static void defaults(void *args)
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "root", required_argument, NULL, 'r' },
-		{ "sysroot", required_argument, NULL, OPT_SYSROOT },
-		{ "log", required_argument, NULL, OPT_LOG },
-		{},
-	};
-	int c, r;
+	struct initrd_args *a = args;
 
-	while ((c = getopt_long(argc, argv, "hr:", options, NULL)) != -1) {
-		r = cli_common_option(&VERB_INITRD, c, argv, a);
-		if (r != 0) {
-			if (r == 1)
-				continue;
-			return r;
-		}
-		if (c == OPT_SYSROOT) {
-			if (!*optarg)
-				return cli_usage_error("initrd ", "--sysroot needs a directory");
-			a->sysroot = optarg;
-		} else if (c == OPT_LOG) {
-			if (streq(optarg, "kmsg"))
-				a->log = LOG_TARGET_KMSG;
-			else if (streq(optarg, "stderr"))
-				a->log = LOG_TARGET_STDERR;
-			else
-				return cli_usage_error("initrd ", "--log takes kmsg or stderr, not '%s'", optarg);
-		}
+	a->sysroot = "/sysroot";
+	a->log = -1;
+}
+
+static int option(void *args, int id, const char *value)
+{
+	struct initrd_args *a = args;
+
+	if (id == OPT_SYSROOT) {
+		if (!*value)
+			return cli_usage_error(&VERB_INITRD, "--sysroot needs a directory");
+		a->sysroot = value;
+	} else if (id == OPT_LOG) {
+		if (streq(value, "kmsg"))
+			a->log = LOG_TARGET_KMSG;
+		else if (streq(value, "stderr"))
+			a->log = LOG_TARGET_STDERR;
+		else
+			return cli_usage_error(&VERB_INITRD, "--log takes kmsg or stderr, not '%s'", value);
 	}
-	if (optind >= argc)
-		return cli_usage_error("initrd ", "initrd needs a step: early or root");
-	if (optind + 1 < argc)
-		return cli_usage_error("initrd ", "unexpected argument '%s'", argv[optind + 1]);
-	a->step = argv[optind];
-	if (!streq(a->step, "early") && !streq(a->step, "root"))
-		return cli_usage_error("initrd ", "unknown initrd step '%s' (early or root)", a->step);
+	return 0;
+}
+
+static int operands(void *args, int argc, char *argv[])
+{
+	struct initrd_args *a = args;
+
+	if (argc < 1)
+		return cli_usage_error(&VERB_INITRD, "initrd needs a step: early or root");
+	if (argc > 1)
+		return cli_usage_error(&VERB_INITRD, "unexpected argument '%s'", argv[1]);
+	if (!streq(argv[0], "early") && !streq(argv[0], "root"))
+		return cli_usage_error(&VERB_INITRD, "unknown initrd step '%s' (early or root)", argv[0]);
+	a->step = argv[0];
+	a->early = streq(argv[0], "early");
 	return 0;
 }
 
@@ -84,8 +96,8 @@ static int parse(int argc, char *argv[], struct cli_args *a)
 static void log_kernel_kind(int rootfd, const char *where)
 {
 	_cleanup_close_ int conffd = -1;
+	_cleanup_modconf_ struct modconf m = { 0 };
 	struct kernel_facts k = { 0 };
-	struct modconf m = { 0 };
 	struct utsname u;
 
 	if (uname(&u) < 0 || modconf_scan(rootfd, &m) < 0)
@@ -96,7 +108,6 @@ static void log_kernel_kind(int rootfd, const char *where)
 		if (k.n_resolved)
 			log_info("%s resolves to %s with the %s's configuration", ND_DAX_MODALIAS, k.resolved[0], where);
 	}
-	modconf_free(&m);
 }
 
 /*
@@ -119,7 +130,7 @@ static void on_alarm(int sig)
 
 static void bound_run_time(void)
 {
-	struct sigaction sa = { .sa_handler = on_alarm };
+	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
 
 	sigaction(SIGALRM, &sa, NULL);
 	alarm(STEP_SECONDS);
@@ -133,26 +144,39 @@ static void bound_run_time(void)
  * all it takes.  Failures are logged; the boot goes on in whatever model,
  * every device bound (migrate_apply rolls back).
  */
-static void rescue_compat(int rootfd)
+static void rescue_compat(int rootfd, long step_start_ms)
 {
-	struct migrate_plan p;
+	_cleanup_migrate_plan_ struct migrate_plan p = { 0 };
+	struct report rep = { .quiet = true };
+	long deadline = migrate_now_ms() + RESCUE_MS;
+	int r;
 
-	migrate_read(live_sys(), &p);
-	if (!p.needed)
+	/* never later than 6 s before the step's alarm: the rollback needs that */
+	if (deadline > step_start_ms + (STEP_SECONDS - 6) * 1000L)
+		deadline = step_start_ms + (STEP_SECONDS - 6) * 1000L;
+	if (migrate_read(live_sys(), &p) < 0 || !p.needed)
 		return;
-	if (migrate_check_in_use(live_proc(), &p) < 0) {
-		log_warning("dax_pmem_compat was loaded before the early step and a device is in use: left in the compat model");
+	if (migrate_check_in_use(live_proc(), live_dev(), &p) < 0) {
+		log_warning("dax_pmem_compat was loaded before the early step and a device is in use (or that cannot be told): "
+			    "left in the compat model");
 		return;
 	}
-	if (migrate_apply(rootfd, live_sys(), &p, RESCUE_WAIT_SECONDS) < 0) {
+	r = migrate_apply(rootfd, live_sys(), &p,
+			  &(struct migrate_opts){ .wait_s = RESCUE_WAIT_SECONDS,
+						  .deadline_ms = deadline,
+						  .proc = live_proc(),
+						  .dev = live_dev(),
+						  .rep = &rep });
+	report_free(&rep);
+	if (r < 0) {
 		log_warning("dax_pmem_compat was loaded before the early step; migrating in place failed (see above)");
 		return;
 	}
-	log_notice("dax_pmem_compat was loaded before the early step: migrated in place to the bus model (%u device%s moved)",
+	log_notice("dax_pmem_compat was loaded before the early step: migrated in place to the bus model (%zu device%s moved)",
 		   p.n_bound, p.n_bound == 1 ? "" : "s");
 }
 
-static int step_early(int rootfd, const char *root, const char *cmdline)
+static int step_early(int rootfd, const char *root, const struct cmdline *cmdline, long start_ms)
 {
 	_cleanup_free_ char *path = policy_path(root, &POLICY_MODPROBE_RUN);
 	struct policy_found found, etc;
@@ -172,178 +196,23 @@ static int step_early(int rootfd, const char *root, const char *cmdline)
 	else
 		log_info("runtime policy %s already in place", path);
 	/* a hostonly image carries the host's /etc/modprobe.d, which kmod reads first */
-	if (policy_classify(rootfd, &POLICY_MODPROBE_ETC, &etc) == 0 && (etc.state == POLICY_FOREIGN || etc.state == POLICY_NOT_FILE))
+	if (policy_classify(rootfd, &POLICY_MODPROBE_ETC, &etc) == 0 && policy_hides(&etc))
 		log_warning("the initramfs's own /etc/modprobe.d/daxctl.conf is not the policy and hides %s here; "
 			    "it still applies after switch-root unless the root's /etc has a daxctl.conf too", path);
 	else
-		rescue_compat(rootfd);
+		rescue_compat(rootfd, start_ms);
 	return 0;
 }
-
-enum remount_kind { REMOUNT_NONE, REMOUNT_SUPER, REMOUNT_BIND };
-
-/* mountinfo escapes blanks and backslashes as \ooo */
-static void unescape_octal(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else
-			*w++ = *s;
-	}
-	*w = '\0';
-}
-
-static bool has_opt(const char *opts, const char *opt)
-{
-	size_t n = strlen(opt);
-
-	for (const char *p = opts; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-		if (!strncmp(p, opt, n) && (p[n] == ',' || p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
-			return true;
-	return false;
-}
-
-/*
- * Is MNT a mount point, and where is its read-only flag: on the mount (a
- * read-only bind mount) or on the super block (mount -o ro, as dracut does)?
- * The last matching line wins: it is the mount on top.
- */
-static int mount_ro_state(const char *mnt, bool *ret_mnt_ro, bool *ret_sb_ro)
-{
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *text = NULL;
-	char real[PATH_MAX];
-	bool found = false;
-	int r;
-
-	if (!realpath(mnt, real))
-		return -errno;
-	fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = read_fd(fd, 4 * 1024 * 1024, &text, NULL);
-	if (r < 0)
-		return r;
-	for (char *line = text, *next; line && *line; line = next) {
-		char *field[6], *sep, *p = line;
-		unsigned n = 0;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		/* id parent major:minor root mount-point options [optional...] - fstype source super-options */
-		sep = strstr(line, " - ");
-		if (!sep)
-			continue;
-		*sep = '\0';
-		while (n < ELEMENTSOF(field) && p) {
-			field[n++] = p;
-			p = strchr(p, ' ');
-			if (p)
-				*p++ = '\0';
-		}
-		if (n < 6)
-			continue;
-		unescape_octal(field[4]);
-		if (!streq(field[4], real))
-			continue;
-		/* after " - ": fstype, source, super options */
-		p = strchr(sep + 3, ' ');
-		p = p ? strchr(p + 1, ' ') : NULL;
-		found = true;
-		*ret_mnt_ro = has_opt(field[5], "ro");
-		*ret_sb_ro = p && has_opt(p + 1, "ro");
-	}
-	return found ? 0 : -ENOTBLK;
-}
-
-/* Mount flags that a remount must carry over, or they would be cleared. */
-static unsigned long carried_flags(int fd)
-{
-	struct statvfs sv;
-	unsigned long f = 0;
-
-	if (fstatvfs(fd, &sv) < 0)
-		return 0;
-	if (sv.f_flag & ST_NOSUID)
-		f |= MS_NOSUID;
-	if (sv.f_flag & ST_NODEV)
-		f |= MS_NODEV;
-	if (sv.f_flag & ST_NOEXEC)
-		f |= MS_NOEXEC;
-	if (sv.f_flag & ST_NOATIME)
-		f |= MS_NOATIME;
-	if (sv.f_flag & ST_NODIRATIME)
-		f |= MS_NODIRATIME;
-	if (sv.f_flag & ST_RELATIME)
-		f |= MS_RELATIME;
-	return f;
-}
-
-/*
- * Make SYSROOT writable for the write, remembering how, so that
- * restore_ro() undoes exactly that and nothing more.  Only SYSROOT itself
- * is ever remounted, and only when it is a mount point.
- */
-static int make_writable(const char *sysroot, int rootfd, enum remount_kind *ret)
-{
-	struct statvfs sv;
-	bool mnt_ro = false, sb_ro = false;
-	unsigned long carry;
-	int r;
-
-	*ret = REMOUNT_NONE;
-	if (fstatvfs(rootfd, &sv) < 0)
-		return -errno;
-	if (!(sv.f_flag & ST_RDONLY))
-		return 0;
-	r = mount_ro_state(sysroot, &mnt_ro, &sb_ro);
-	if (r == -ENOTBLK)
-		return -EROFS; /* read-only through a mount above it: not ours to change */
-	if (r < 0)
-		return r;
-	carry = carried_flags(rootfd);
-	if (sb_ro) {
-		if (mount(NULL, sysroot, NULL, MS_REMOUNT | carry, NULL) < 0)
-			return -errno;
-		*ret = REMOUNT_SUPER;
-	} else {
-		if (mount(NULL, sysroot, NULL, MS_REMOUNT | MS_BIND | carry, NULL) < 0)
-			return -errno;
-		*ret = REMOUNT_BIND;
-	}
-	if (fstatvfs(rootfd, &sv) == 0 && (sv.f_flag & ST_RDONLY))
-		return -EROFS;
-	return 0;
-}
-
-static int restore_ro(const char *sysroot, int rootfd, enum remount_kind how)
-{
-	unsigned long flags = MS_REMOUNT | MS_RDONLY | carried_flags(rootfd);
-
-	if (how == REMOUNT_NONE)
-		return 0;
-	if (how == REMOUNT_BIND)
-		flags |= MS_BIND;
-	if (mount(NULL, sysroot, NULL, flags, NULL) < 0)
-		return -errno;
-	return 0;
-}
-
 
 /* On SELinux systems a file created from the initramfs has no label yet. */
 static void request_relabel(int initrdfd, const char *sysroot, int sysrootfd, bool made_dir)
 {
 	_cleanup_close_ int sefd = -1;
 	static const struct policy_file relabel_base = {
-		"run/systemd/relabel-extra.d", "daxbus.relabel", "/etc/modprobe.d/daxctl.conf\n", false,
+		"run/systemd/relabel-extra.d", "daxbus.relabel", "/etc/modprobe.d/daxctl.conf\n", MEANING_BYTES, NULL,
 	};
 	static const struct policy_file relabel_dir = {
-		"run/systemd/relabel-extra.d", "daxbus.relabel", "/etc/modprobe.d\n/etc/modprobe.d/daxctl.conf\n", false,
+		"run/systemd/relabel-extra.d", "daxbus.relabel", "/etc/modprobe.d\n/etc/modprobe.d/daxctl.conf\n", MEANING_BYTES, NULL,
 	};
 	struct policy_found found;
 	int r;
@@ -357,7 +226,7 @@ static void request_relabel(int initrdfd, const char *sysroot, int sysrootfd, bo
 		log_info("SELinux: %s/etc/modprobe.d/daxctl.conf will be relabelled after switch-root", sysroot);
 }
 
-static int step_root(int rootfd, const char *sysroot, const char *cmdline, int *ret_sysfd)
+static int step_root(int rootfd, const char *sysroot, const struct cmdline *cmdline, int *ret_sysfd)
 {
 	_cleanup_free_ char *ostree = NULL, *path = NULL;
 	_cleanup_close_ int sysfd = -1, modfd = -1;
@@ -387,16 +256,16 @@ static int step_root(int rootfd, const char *sysroot, const char *cmdline, int *
 		return log_warning_errno(r, "cannot inspect %s: %m; runtime policy only", path);
 	if (policy_in_place(found.state)) {
 		log_info("%s already in place: the root is opted in", path);
-		*ret_sysfd = take_fd(&sysfd);
+		*ret_sysfd = TAKE_FD(sysfd);
 		return 0;
 	}
 	if (found.state != POLICY_ABSENT)
 		return log_warning_errno(EFOREIGN_DAXBUS, "%s exists and is not the daxbus policy (administrator's file); "
 							  "left alone, runtime policy only", path);
 
-	r = make_writable(sysroot, sysfd, &how);
+	r = mount_make_writable(sysroot, sysfd, &how);
 	if (r < 0) {
-		if (how != REMOUNT_NONE && (r2 = restore_ro(sysroot, sysfd, how)) < 0)
+		if (how != REMOUNT_NONE && (r2 = mount_restore_ro(sysroot, sysfd, how)) < 0)
 			log_warning_errno(r2, "cannot remount %s read-only again: %m", sysroot);
 		return log_warning_errno(r, "%s is read-only and cannot be remounted read-write (%m); runtime policy only", sysroot);
 	}
@@ -414,12 +283,12 @@ static int step_root(int rootfd, const char *sysroot, const char *cmdline, int *
 		request_relabel(rootfd, sysroot, sysfd, made_dir);
 	}
 
-	r2 = restore_ro(sysroot, sysfd, how);
+	r2 = mount_restore_ro(sysroot, sysfd, how);
 	if (r2 < 0)
 		log_warning_errno(r2, "cannot remount %s read-only again: %m", sysroot);
 	else if (how != REMOUNT_NONE)
 		log_info("remounted %s read-only again", sysroot);
-	*ret_sysfd = take_fd(&sysfd);
+	*ret_sysfd = TAKE_FD(sysfd);
 	return r < 0 ? r : r2;
 }
 
@@ -431,54 +300,68 @@ static long elapsed_us(const struct timespec *t0)
 	return (long)((t1.tv_sec - t0->tv_sec) * 1000000L + (t1.tv_nsec - t0->tv_nsec) / 1000);
 }
 
-static int run(const struct cli_args *a)
+static int run(const void *args)
 {
-	/* no cleanup handlers: the process ends right after, every system call counts at boot */
+	/* no cleanup handlers for the fds: the process ends right after, every system call counts at boot */
+	const struct initrd_args *a = args;
 	int rootfd = -1, sysfd = -1;
-	char *cmdline = NULL;
-	bool early = streq(a->step, "early");
+	struct cmdline cmdline = { 0 };
 	struct timespec t0;
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* in the initramfs the kernel log is where people look */
 	log_set_target(a->log < 0 ? LOG_TARGET_KMSG : (enum log_target)a->log);
-	/*
-	 * The early step only writes to /run: the alarm's default action (the
-	 * end of the process) is all it needs.  The root step may have a root
-	 * to make read-only again, so it gets the handler.
-	 */
-	if (early) {
-		alarm(STEP_SECONDS);
+	/* both steps may have something to finish (a rollback, a root to make read-only again) */
+	bound_run_time();
+	if (a->early)
 		policy_tidy = false; /* a fresh /run has no leftovers of killed runs */
-	}
-	else
-		bound_run_time();
 
-	r = cli_open_root(a->root, &rootfd);
+	r = cli_open_root(a->c.root, &rootfd);
 	if (r < 0)
 		return r;
 	r = cmdline_read(rootfd, &cmdline);
 	if (r < 0)
 		return log_warning_errno(r, "cannot read the kernel command line: %m; nothing done");
+	if (cmdline_get_bool(&cmdline, "rd.daxbus.debug", false))
+		log_set_max_level(LOG_DEBUG);
 
 	/* what the boot needs first ... */
-	r = early ? step_early(rootfd, a->root, cmdline) : step_root(rootfd, a->sysroot, cmdline, &sysfd);
+	r = a->early ? step_early(rootfd, a->c.root, &cmdline, t0.tv_sec * 1000L + t0.tv_nsec / 1000000L)
+		     : step_root(rootfd, a->sysroot, &cmdline, &sysfd);
 	/* ... then what only people need; the boot cost is in the log line either way */
-	if (cmdline_get_bool(cmdline, "rd.daxbus.debug", false)) {
-		if (early)
+	if (cmdline_get_bool(&cmdline, "rd.daxbus.debug", false)) {
+		if (a->early)
 			log_kernel_kind(rootfd, "initramfs");
 		else if (sysfd >= 0)
 			log_kernel_kind(sysfd, "root");
 	}
 	log_info("%s step done in %ld us", a->step, elapsed_us(&t0));
-	return r;
+	cmdline_free(&cmdline);
+	return r < 0 ? r : 0;
 }
+
+static const struct cli_option options[] = {
+	CLI_OPTION_ROOT,
+	{ "sysroot", 0, "DIR", "the real root, mounted (root step; default /sysroot)", OPT_SYSROOT, 0 },
+	{ "log", 0, "WHERE", "kmsg (the kernel log, default) or stderr", OPT_LOG, 0 },
+	CLI_OPTION_VERBOSE,
+	CLI_OPTION_HELP,
+	{},
+};
 
 const struct verb VERB_INITRD = {
 	.name = "initrd",
-	.synopsis = "early|root [--root DIR] [--sysroot DIR] [--log kmsg|stderr]",
-	.help = "the initramfs steps run by the dracut module and the initramfs-tools scripts",
-	.parse = parse,
+	.operands = "early|root",
+	.summary = "the initramfs steps, run by the dracut module and the initramfs-tools scripts",
+	.description = "early: before udevd starts, the policy goes to DIR/run/modprobe.d (this boot, also after "
+		       "switch-root). root: after the real root is mounted, the policy is persisted in its "
+		       "/etc/modprobe.d, a read-only root remounted read-write for the write only. Both log to the "
+		       "kernel log, end within 20 s and never fail a boot (rd.daxbus=0 turns them off).",
+	.options = options,
+	.args_size = sizeof(struct initrd_args),
+	.defaults = defaults,
+	.option = option,
+	.operands_parse = operands,
 	.run = run,
 };
