@@ -3,7 +3,7 @@
 # fresh Debian 12 machine needs nothing but `make`.  Groups:
 #   build  helper + static libkmod   test  hermetic tests   bench  benchmark
 #   package  release tarball, .deb (debian/control's Build-Depends), .rpm,
-#            lintian, man page linters (tests/packages.sh)
+#            lintian, man page linters (tests/packages/packages.sh)
 #   rel    the ASan build and the libFuzzer harnesses (make asan, fuzz)
 # On a system without dpkg (Fedora, Arch, ...) it installs nothing and says
 # so: see the README, "Building on other distributions".
@@ -11,7 +11,7 @@ set -euo pipefail
 
 declare -A group=(
 	[build]="make gcc binutils musl-tools xz-utils apt ca-certificates debian-archive-keyring"
-	[test]="strace kmod udev systemd dracut-core cpio zstd util-linux mount e2fsprogs shellcheck python3 file dash busybox klibc-utils debootstrap qemu-system-x86"
+	[test]="strace kmod udev systemd dracut-core cpio zstd util-linux mount e2fsprogs shellcheck python3 file dash busybox klibc-utils debootstrap qemu-system-x86 qemu-utils"
 	[bench]="strace daxctl util-linux gdb musl-tools zstd"
 	[package]="git gzip tar dpkg-dev debhelper fakeroot lintian rpm mandoc groff-base man-db file binutils debootstrap util-linux"
 	[rel]="clang-14 libclang-rt-14-dev llvm-14 strace"

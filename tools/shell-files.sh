@@ -1,6 +1,6 @@
 #!/bin/bash
 # The project's shell scripts, for shellcheck and the POSIX checks: one list,
-# used by `make syncheck` and by tests/build.sh, found by their first line
+# used by `make syncheck` and by tests/helper/build.sh, found by their first line
 # so a new script cannot be forgotten.  Works without git (release tarballs).
 #   tools/shell-files.sh bash   scripts run by bash (tools, tests, bench, module-setup.sh)
 #   tools/shell-files.sh sh     POSIX sh that runs in an initramfs (hooks, scripts)

@@ -3,9 +3,9 @@
 # where KEY is a digest of the tracked files as they are on disk (edits not
 # yet committed included) and of the kmod tarball the build uses.  The boot
 # cells that install the package with dpkg take it from there;
-# tests/packages.sh, which builds it itself as a test, stores its result
+# tests/packages/packages.sh, which builds it itself as a test, stores its result
 # there, so `make check` runs dpkg-buildpackage once.  Source after
-# tests/boot/lib.sh (BOOT_TOP, BOOT_BUILD, boot_die, boot_log).
+# tests/harness/base.sh (BOOT_TOP, BOOT_BUILD, boot_die, boot_log, boot_locked).
 #
 #   deb_key            -> KEY of the current tree
 #   deb_store DEB      keep DEB (built from this tree) as KEY's package
@@ -52,7 +52,7 @@ deb_store() {
 }
 
 deb_package() {
-	_boot_locked deb _deb_package
+	boot_locked deb _deb_package
 }
 
 _deb_package() {

@@ -1,8 +1,13 @@
-#!/bin/bash
+# shellcheck shell=bash
 # A private copy of dracut's base directory with the working tree's daxbus
 # module in it, so tests build real images without installing anything into
-# /usr/lib/dracut.  dracut 059 honours $dracutbasedir for this.
-# Sourced after lib/t.sh.
+# /usr/lib/dracut.  dracut 059 honours $dracutbasedir for this.  Uses T_TOP,
+# T_WORK and DAXBUS of lib/t.sh when set.
+[ -n "${LIB_DRACUT_LOADED-}" ] && return 0
+LIB_DRACUT_LOADED=1
+: "${T_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${T_WORK:=$T_TOP/build/tests}"
+: "${DAXBUS:=$T_TOP/build/daxbus}"
 
 # Usage: dracut_base_dir [MODULE_DIR]  -> prints the directory
 # Without MODULE_DIR the module comes from the working tree, with the built

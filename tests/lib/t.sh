@@ -80,3 +80,20 @@ manifest() {
 		fi
 	done
 }
+
+# fake_helper FILE KIND: a stand-in for the helper at FILE.
+#   crash  kills itself with SIGSEGV (status 139)
+#   fail   says a warning and exits 1
+#   ok     writes its arguments to FILE.args and exits 0
+#   missing  (nothing is written)
+fake_helper() {
+	local f=$1
+	case $2 in
+	crash) printf '#!/bin/sh\n# stands in for a broken helper\nkill -SEGV $$\n' >"$f" ;;
+	fail) printf '#!/bin/sh\necho "daxbus: warning: something" >&2\nexit 1\n' >"$f" ;;
+	ok) printf '#!/bin/sh\necho "$@" >"%s.args"\nexit 0\n' "$f" >"$f" ;;
+	missing) return 0 ;;
+	*) echo "fake_helper: unknown kind $2" >&2; return 1 ;;
+	esac
+	chmod 0755 "$f"
+}

@@ -1,9 +1,10 @@
 #!/bin/bash
 # The hermetic tests against the ASan/UBSan build (make asan builds it):
-# tests/cli.sh, initrd.sh, faults.sh and kmod.sh with DAXBUS pointing at
-# build/asan/daxbus.  Any sanitizer report aborts the helper, which the
-# tests see as a wrong exit status.  Leak checking is on, except for
-# tests/faults.sh: LeakSanitizer cannot run under ptrace (strace).
+# tests/helper/{cli,initrd,kmod}.sh, tests/migrate/migrate.sh and
+# tests/reliability/publish.sh with DAXBUS pointing at build/asan/daxbus.
+# Any sanitizer report aborts the helper, which the tests see as a wrong exit
+# status.  Leak checking is on, except for publish.sh: LeakSanitizer cannot
+# run under ptrace (strace).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 ASAN_DAXBUS=${ASAN_DAXBUS:-$T_TOP/build/asan/daxbus}
@@ -13,9 +14,9 @@ if ! grep -qa __asan_init "$ASAN_DAXBUS"; then
 fi
 
 total_p=0 total_f=0
-for s in cli initrd faults kmod; do
+for s in helper/cli helper/initrd reliability/publish helper/kmod migrate/migrate; do
 	leaks=1
-	[ "$s" = faults ] && leaks=0
+	[ "$s" = reliability/publish ] && leaks=0
 	log=$(t_tmp asan).log
 	DAXBUS=$ASAN_DAXBUS T_RESULTS='' \
 		ASAN_OPTIONS="detect_leaks=$leaks:abort_on_error=1:print_summary=1" \

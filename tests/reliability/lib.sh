@@ -5,12 +5,8 @@
 # shellcheck disable=SC2034  # variables are for the sourcing scripts
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/t.sh"
 
-# The dracut drop-in's text: from its file once the tree has one
-# (dracut/daxbus.conf), else as tests/lib/t.sh spells it.
-R_DROPIN_TEXT=${DROPIN_TEXT:-}
-if [ -n "${DROPIN_FILE:-}" ] && [ -f "$DROPIN_FILE" ]; then
-	IFS= read -r -d '' R_DROPIN_TEXT <"$DROPIN_FILE"
-fi
+# The dracut drop-in's text, from the file that holds it.
+IFS= read -r -d '' R_DROPIN_TEXT <"$DROPIN_FILE"
 
 # The temporaries the helper may leave only while it runs.
 TEMP_GLOB='.#*'

@@ -1,0 +1,84 @@
+#!/bin/bash
+# The boot matrix: every family's boot cells (tests/FAMILY/cells.sh), run by
+# the scheduler (sched.sh) on real Debian kernels in QEMU with the emulated
+# NVDIMM.  Prints `cell NAME: PASS ...` or `cell NAME: FAIL <what was seen>`
+# per cell as it is decided, progress as boots end, and the summary.
+#
+#   tests/harness/boot.sh [CELL...]   default: every family's cells; named
+#                                     cells run just the boots they need
+# Sourcing it with HARNESS_DECLARE_ONLY=1 only declares (make demo).
+set -uo pipefail
+harness=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/t.sh
+. "$harness/../lib/t.sh"
+# shellcheck source=../lib/dracut.sh
+. "$harness/../lib/dracut.sh"
+# shellcheck source=base.sh
+. "$harness/base.sh"
+# shellcheck source=roots.sh
+. "$harness/roots.sh"
+# shellcheck source=disk.sh
+. "$harness/disk.sh"
+# shellcheck source=qemu.sh
+. "$harness/qemu.sh"
+# shellcheck source=nvdimm.sh
+. "$harness/nvdimm.sh"
+# shellcheck source=sched.sh
+. "$harness/sched.sh"
+# shellcheck source=checks.sh
+. "$harness/checks.sh"
+# shellcheck source=../lib/deb.sh
+. "$harness/../lib/deb.sh"
+
+# shellcheck disable=SC2034 # the families' cells use them
+K510=$BOOT_KVER_COMPAT
+# shellcheck disable=SC2034
+K61=$BOOT_KVER_BUS
+ALL_CELLS=()
+
+# fresh BOOT key=value...: an overlay on the base root with this build's
+# helper in /usr/sbin (so the guest can report `daxbus status`).
+fresh() {
+	local b=$1
+	shift
+	sched_boot "$b" disk=base "put=$DAXBUS:/usr/sbin/daxbus" "$@"
+}
+
+# The families, in the order their cells are listed.
+for family in dracut itools hostonly migrate; do
+	# shellcheck source=/dev/null
+	. "$harness/../$family/cells.sh"
+done
+unset family
+
+# Room for the matrix: the bases and the boots' overlays, the NVDIMM
+# copies, the images (measured peak of a cold run: README, "Tests").
+BOOT_SPACE_GB=${BOOT_SPACE_GB:-6}
+boot_space() {
+	local avail
+	mkdir -p "$BOOT_DIR"
+	avail=$(df --output=avail -B1G "$BOOT_DIR" | tail -n1 | tr -d ' ')
+	[ "$avail" -ge "$BOOT_SPACE_GB" ] ||
+		boot_die "only $avail GB free under $BOOT_DIR; the boot matrix needs about $BOOT_SPACE_GB GB (BOOT_SPACE_GB)"
+}
+
+# Everything the cells share, built once: kernels, base root, NVDIMM, accel,
+# the dracut base directory every image of the run is built with.
+boot_setup() {
+	local t0
+	t0=$(boot_now)
+	boot_space && boot_deps >&2 && boot_kernels >&2 && boot_rootfs_base >/dev/null &&
+		boot_nvdimm_uuid >/dev/null && boot_qemu_probe >&2 || return 1
+	if [ -z "${DRACUT_BASEDIR-}" ]; then
+		DRACUT_BASEDIR=$(dracut_base_dir "") || return 1
+		export DRACUT_BASEDIR
+	fi
+	echo "# boot setup took $(boot_elapsed "$t0") s"
+}
+
+if [ -z "${HARNESS_DECLARE_ONLY-}" ]; then
+	t_require qemu-system-x86_64 qemu-img qemu-storage-daemon dracut lsinitrd mkfs.ext4 debugfs unshare chroot zstd cpio
+	boot_setup || { echo "cell setup: FAIL kernels, base root, NVDIMM, QEMU probe or disk space"; fail "boot setup" "see above"; t_done; exit 1; }
+	if [ $# -gt 0 ]; then sched_run "$@"; else sched_run "${ALL_CELLS[@]}"; fi
+	t_done
+fi

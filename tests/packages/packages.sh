@@ -1,0 +1,432 @@
+#!/bin/bash
+# Release and packaging: the `make dist` tarball (built and tested in a clean
+# directory without git), builds from a KMOD_SOURCE tarball and tree and the
+# refusal of an unknown one, the glibc fallback, the Debian package
+# (dpkg-buildpackage, lintian, dpkg -i into real Debian roots with dracut and
+# with initramfs-tools, images built there, purge), the RPM (rpmbuild,
+# rpm -qlp against `make install`), and the man pages' lint.
+#
+# Everything is built from the working tree's tracked files (a scratch clone
+# with them committed), so uncommitted edits are tested too.  No network:
+# kmod comes from the tarball the normal build already fetched.
+set -uo pipefail
+. "$(dirname "$0")/../lib/t.sh"
+# shellcheck source=../harness/roots.sh
+. "$(dirname "$0")/../harness/roots.sh"
+# shellcheck source=../lib/deb.sh
+. "$(dirname "$0")/../lib/deb.sh"
+t_require git make tar gzip dpkg-buildpackage dpkg-deb lintian rpmbuild rpm mandoc groff readelf unshare chroot
+
+# Our own make runs must not inherit the caller's (make check's) variables.
+unset MAKEFLAGS MAKELEVEL MFLAGS KMOD_SOURCE KMOD_VERIFY KMOD_DEBIAN LIBC B
+export DEBIAN_FRONTEND=noninteractive
+
+t0_all=$(boot_now)
+# t_time LABEL START: how long a stage took, for the report.
+t_time() { echo "# time: $1 $(boot_elapsed "$2") s"; }
+
+version=$(sed -n 's/^VERSION *:= *//p' "$T_TOP/Makefile")
+kmod_debian=$(sed -n 's/^KMOD_DEBIAN *?= *//p' "$T_TOP/Makefile")
+kmod_tarball=$(awk -v v="$kmod_debian" '!/^#/ && $3 == v { print $4 }' "$T_TOP/tools/kmod-sources.tsv")
+kmod_src=$T_TOP/build/cache/$kmod_tarball
+arch=$(dpkg --print-architecture)
+if [ -z "$version" ] || [ -z "$kmod_tarball" ] || [ ! -f "$kmod_src" ]; then
+	fail "requirement: kmod source" "VERSION='$version' KMOD_DEBIAN='$kmod_debian' tarball '$kmod_src' missing (run make first)"
+	t_done
+	exit 1
+fi
+work=$(t_tmp packages)
+
+# ---------------------------------------------------------------- versions
+v_deb=$(dpkg-parsechangelog -l "$T_TOP/debian/changelog" -S Version)
+v_rpm=$(sed -n 's/^Version: *//p' "$T_TOP/daxbus.spec")
+v_man=$(sed -n '1s/.*"daxbus \([^"]*\)".*/\1/p' "$T_TOP/man/daxbus.8" "$T_TOP/man/dracut.daxbus.7" | sort -u | tr '\n' ' ')
+if [ "$v_deb" = "$version" ] && [ "$v_rpm" = "$version" ] && [ "$v_man" = "$version " ]; then
+	pass "one version everywhere: Makefile, debian/changelog, daxbus.spec, man pages ($version)"
+else
+	fail "versions" "Makefile $version, debian/changelog $v_deb, daxbus.spec $v_rpm, man pages $v_man"
+fi
+spec_kmod=$(sed -n 's/^%global kmod_version *//p' "$T_TOP/daxbus.spec")
+if awk -v v="$spec_kmod" '!/^#/ && $1 ~ /^upstream-/ && $4 == "kmod-" v ".tar.xz" { f = 1 } END { exit !f }' "$T_TOP/tools/kmod-sources.tsv"; then
+	pass "daxbus.spec's kmod_version $spec_kmod has an upstream row in tools/kmod-sources.tsv"
+else
+	fail "spec kmod_version" "no upstream row for kmod-$spec_kmod.tar.xz"
+fi
+
+# ---------------------------------------------------------------- man pages
+out=""
+for m in "$T_TOP"/man/*.[0-9]; do
+	out+=$(groff -ww -z -man "$m" 2>&1)
+	out+=$(mandoc -T lint -W style "$m" 2>&1)
+done
+if [ -z "$out" ]; then pass "man pages: no warnings from groff -ww -z, mandoc -T lint"; else fail "man page lint" "$out"; fi
+
+# ---------------------------------------------------------------- make dist
+t0=$(boot_now)
+clone=$work/clone
+git clone -q "$T_TOP" "$clone" 2>/dev/null || { fail "git clone of the working tree" ""; t_done; exit 1; }
+(cd "$clone" && git ls-files -z | xargs -0 -r rm -f)
+(cd "$T_TOP" && git ls-files -z | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done) |
+	(cd "$T_TOP" && cpio -0 -pdm --quiet "$clone")
+(cd "$clone" && git add -A . && git -c user.name=test -c user.email=test@invalid commit -q --allow-empty -m "working tree snapshot")
+(cd "$clone" && git clean -qfdx)
+
+echo "# uncommitted change" >>"$clone/README.md"
+out=$(make -C "$clone" dist 2>&1)
+rc=$?
+if [ $rc != 0 ] && [[ $out == *"uncommitted changes"* ]] && [ ! -e "$clone/build/daxbus-$version.tar.gz" ]; then
+	pass "make dist refuses a tree with uncommitted changes"
+else
+	fail "make dist with a dirty tree" "rc=$rc" "$out"
+fi
+git -C "$clone" checkout -q README.md
+if out=$(make -C "$clone" dist 2>&1) && [ -f "$clone/build/daxbus-$version.tar.gz" ]; then
+	pass "make dist: build/daxbus-$version.tar.gz"
+else
+	fail "make dist" "$out"
+fi
+dist=$clone/build/daxbus-$version.tar.gz
+expect=$(git -C "$clone" ls-files | sed "s|^|daxbus-$version/|" | LC_ALL=C sort)
+actual=$(tar -tzf "$dist" 2>/dev/null | grep -v '/$' | LC_ALL=C sort)
+if [ -n "$actual" ] && [ "$actual" = "$expect" ]; then
+	pass "tarball holds exactly the tracked files, under daxbus-$version/ ($(wc -l <<<"$actual") files, nothing generated)"
+else
+	fail "tarball contents" "$(diff <(echo "$expect") <(echo "$actual") | head -20)"
+fi
+
+# A clean directory, no git on PATH: a fake git records any call.
+src=$work/dist/daxbus-$version
+mkdir -p "$work/dist" "$work/nogit"
+tar -xzf "$dist" -C "$work/dist"
+printf '#!/bin/sh\necho "git $*" >>%q\nexit 127\n' "$work/nogit/calls" >"$work/nogit/git"
+chmod +x "$work/nogit/git"
+nogit_path=$work/nogit:$PATH
+if out=$(PATH=$nogit_path make -C "$src" KMOD_SOURCE="$kmod_src" 2>&1) && [ -x "$src/build/daxbus" ] &&
+	! readelf -d "$src/build/daxbus" | grep -q NEEDED && [[ $("$src/build/daxbus" --version) == "daxbus $version" ]]; then
+	pass "from the tarball: make KMOD_SOURCE=... builds a static build/daxbus"
+else
+	fail "build from the tarball" "$(tail -n 15 <<<"$out")"
+fi
+t_time "make dist + build from it" "$t0"
+
+# The hermetic tests, run from the unpacked tarball with its own binary.  A
+# representative subset: the kmod oracle (1-2 min, the same libkmod as the
+# main run), the dracut image builds and the chroot recipes run in the main
+# suite; this proves the tarball carries what the tests need.
+t0=$(boot_now)
+inner=$work/inner-results
+: >"$inner"
+ok=1 log=""
+for s in helper/build helper/cli reliability/publish dracut/hooks helper/initrd; do
+	before=$(wc -l <"$inner")
+	o=$(cd "$src" && PATH=$nogit_path T_WORK="$src/build/tests" T_RESULTS="$inner" DAXBUS="$src/build/daxbus" \
+		bash "tests/$s.sh" 2>&1)
+	[ "$(wc -l <"$inner")" = "$before" ] && { ok=0; log+="tests/$s.sh did not finish"$'\n'; }
+	log+=$(grep -E '^(not ok|# [a-z]+\.sh:)' <<<"$o")$'\n'
+done
+read -r ip if < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$inner")
+if [ $ok = 1 ] && [ "$if" = 0 ] && [ "$ip" -gt 0 ]; then
+	pass "from the tarball: tests/helper/{build,cli,initrd}.sh, reliability/publish.sh, dracut/hooks.sh: $ip passed, 0 failed"
+else
+	fail "hermetic tests from the tarball ($ip passed, $if failed)" "$log"
+fi
+if [ ! -s "$work/nogit/calls" ]; then
+	pass "the build and the tests from the tarball never called git"
+else
+	fail "git used from the tarball" "$(sort -u "$work/nogit/calls" | head)"
+fi
+t_time "hermetic tests from the tarball" "$t0"
+
+# ---------------------------------------------------------------- KMOD_SOURCE
+t0=$(boot_now)
+# The same kmod unpacked: a tree checked by the digest of its libkmod/ and
+# shared/ sources.  Same sources, same compiler: the same binary.
+ktree=$work/kmod-tree
+mkdir -p "$ktree"
+tar -xf "$kmod_src" -C "$ktree" --strip-components=1
+if out=$(make -C "$src" B=build-tree KMOD_SOURCE="$ktree" 2>&1) &&
+	grep -qx kind=tree "$src/build-tree/libkmod/source.info" && grep -qx verified=yes "$src/build-tree/libkmod/source.info" &&
+	cmp -s "$src/build-tree/daxbus" "$src/build/daxbus"; then
+	pass "KMOD_SOURCE=tree: accepted by its tree digest, binary identical to the tarball build"
+else
+	fail "KMOD_SOURCE=tree" "$(tail -n 10 <<<"$out")" "$(cat "$src/build-tree/libkmod/source.info" 2>/dev/null)"
+fi
+
+bad=$work/kmod-bad.tar.xz
+cp "$kmod_src" "$bad"
+printf 'x' >>"$bad"
+out=$(make -C "$src" B=build-bad KMOD_SOURCE="$bad" 2>&1)
+rc=$?
+if [ $rc != 0 ] && [[ $out == *"is not one we know"* ]] && [ ! -e "$src/build-bad/daxbus" ]; then
+	pass "KMOD_SOURCE tarball with an unknown sha256: refused, nothing built"
+else
+	fail "wrong tarball checksum" "rc=$rc" "$(tail -n 5 <<<"$out")"
+fi
+echo "/* patched */" >>"$ktree/libkmod/libkmod.c"
+out=$(make -C "$src" B=build-bad KMOD_SOURCE="$ktree" 2>&1)
+rc=$?
+if [ $rc != 0 ] && [[ $out == *"is not one we know"* ]] && [ ! -e "$src/build-bad/daxbus" ]; then
+	pass "KMOD_SOURCE tree with a changed file: refused, nothing built"
+else
+	fail "changed tree" "rc=$rc" "$(tail -n 5 <<<"$out")"
+fi
+out=$(make -C "$src" B=build-bad KMOD_SOURCE="$ktree" KMOD_VERIFY=no 2>&1)
+rc=$?
+if [ $rc = 0 ] && [ -x "$src/build-bad/daxbus" ] && grep -q 'WARNING: KMOD_VERIFY=no' <<<"$out" &&
+	grep -qx verified=no "$src/build-bad/libkmod/source.info"; then
+	pass "KMOD_VERIFY=no: the patched tree builds, with a loud warning"
+else
+	fail "KMOD_VERIFY=no" "rc=$rc" "$(tail -n 8 <<<"$out")"
+fi
+
+# ---------------------------------------------------------------- LIBC=glibc
+if out=$(make -C "$src" B=build-glibc KMOD_SOURCE="$kmod_src" LIBC=glibc 2>&1); then
+	g=$src/build-glibc/daxbus
+	groot=$work/glibc-root
+	mkdir -p "$groot/etc"
+	dyn=$(readelf -d "$g" 2>&1)
+	if ! grep -q NEEDED <<<"$dyn" && file "$g" | grep -q 'statically linked' &&
+		[[ $("$g" --version) == "daxbus $version" ]] &&
+		"$g" enable --root "$groot" 2>/dev/null && cmp -s "$groot/etc/modprobe.d/daxctl.conf" "$POLICY_FILE"; then
+		pass "LIBC=glibc: static, no NEEDED, --version and enable --root work ($(stat -c %s "$g") bytes)"
+	else
+		fail "LIBC=glibc binary" "$(file "$g")" "$dyn"
+	fi
+else
+	fail "LIBC=glibc build" "$(tail -n 10 <<<"$out")"
+fi
+# Debian 13's kmod (34, meson era: the other recipe) through the apt path;
+# its libkmod must answer exactly as the default one on both kernels, with
+# and without the policy.
+if out=$(make -C "$src" B=build-34 KMOD_CACHE="$T_TOP/build/cache" KMOD_DEBIAN=34.2-2 2>&1) &&
+	grep -qx recipe=34 "$src/build-34/libkmod/source.info"; then
+	sroot=$work/status-root
+	diffs=""
+	for k in $BOOT_KVERS; do
+		tree=$("$T_TOP/tools/fetch-kernel.sh" "$k") || { diffs+="no kernel $k"$'\n'; continue; }
+		mkdir -p "$sroot/lib/modules"
+		cp -al "$tree/lib/modules/$k" "$sroot/lib/modules/"
+	done
+	for state in none policy; do
+		[ $state = policy ] && "$src/build/daxbus" enable --root "$sroot" 2>/dev/null
+		for k in $BOOT_KVERS; do
+			a=$("$src/build/daxbus" status --root "$sroot" --kver "$k" --json 2>&1)
+			b=$("$src/build-34/daxbus" status --root "$sroot" --kver "$k" --json 2>&1)
+			[ -n "$a" ] && [ "$a" = "$b" ] || diffs+="$k/$state: $(diff <(echo "$a") <(echo "$b") | head -5)"$'\n'
+		done
+	done
+	if [ -z "$diffs" ]; then
+		pass "KMOD_DEBIAN=34.2-2 (Debian 13, recipe 34): builds; status --json equals kmod 30's on $BOOT_KVERS, with and without policy"
+	else
+		fail "kmod 34 vs kmod 30" "$diffs"
+	fi
+	rm -rf "$sroot"
+else
+	fail "KMOD_DEBIAN=34.2-2 build" "$(tail -n 10 <<<"$out")"
+fi
+t_time "KMOD_SOURCE and LIBC builds" "$t0"
+
+# Every file `make install` lays out for PREFIX-style VARS..., "MODE PATH"
+# per line (man pages without a compression suffix).
+install_listing() {
+	local dest=$1
+	shift
+	rm -rf "$dest"
+	make -s -C "$src" install DESTDIR="$dest" KMOD_SOURCE="$kmod_src" "$@" >/dev/null 2>&1 || return 1
+	(cd "$dest" && find . -mindepth 1 ! -type d -printf '%m /%P\n' | LC_ALL=C sort)
+}
+
+# ---------------------------------------------------------------- Debian package
+t0=$(boot_now)
+debdir=$work/deb
+mkdir -p "$debdir"
+tar -xzf "$dist" -C "$debdir"
+deb=$debdir/daxbus_${version}_$arch.deb
+if (cd "$debdir/daxbus-$version" && KMOD_SOURCE=$kmod_src dpkg-buildpackage -us -uc -b >"$debdir/build.log" 2>&1) && [ -f "$deb" ]; then
+	pass "dpkg-buildpackage -us -uc -b: daxbus_${version}_$arch.deb"
+	# The boot cells that install it with dpkg take it from build/deb
+	# (tests/lib/deb.sh): one dpkg-buildpackage per make check.
+	deb_store "$deb" || fail "keeping the .deb for the boot cells" "deb_store $deb failed"
+else
+	fail "dpkg-buildpackage" "$(tail -n 15 "$debdir/build.log")"
+fi
+t_time "dpkg-buildpackage" "$t0"
+bu=$(dpkg-deb -f "$deb" Built-Using 2>/dev/null)
+if [ "$bu" = "kmod (= $kmod_debian)" ]; then pass "Built-Using: $bu"; else fail "Built-Using" "'$bu', expected 'kmod (= $kmod_debian)'"; fi
+ctrl=$(dpkg-deb --ctrl-tarfile "$deb" 2>/dev/null | tar -t 2>/dev/null)
+scripts=$(dpkg-deb -I "$deb" postinst preinst prerm postrm triggers 2>/dev/null)
+# Commands, not the messages that name them.
+calls=$(grep -vE '^[[:space:]]*(#|echo )' <<<"$scripts" |
+	grep -E '(^|[;&|(]|then|do|else|exec)[[:space:]]*(update-initramfs|mkinitramfs|dracut|dpkg-trigger)([[:space:]]|;|$)')
+if [ -n "$ctrl" ] && ! grep -qx './triggers' <<<"$ctrl" && [ -z "$calls" ]; then
+	pass ".deb: no trigger file, no maintainer script runs update-initramfs or dracut"
+else
+	fail ".deb control" "$ctrl" "$calls"
+fi
+# The package's files are `make install`'s, plus documentation.
+expect=$(install_listing "$work/inst-deb" prefix=/usr | sed -E 's|^([0-7]+ /usr/share/man/.*)$|\1.gz|')
+actual=$(dpkg-deb --fsys-tarfile "$deb" | tar -tv | awk '$1 !~ /^d/ { print $1, substr($6, 2) }' |
+	while read -r perm path; do
+		m=0
+		for i in 1 4 7; do
+			d=0
+			[ "${perm:i:1}" = r ] && d=$((d + 4))
+			[ "${perm:i+1:1}" = w ] && d=$((d + 2))
+			[ "${perm:i+2:1}" = x ] && d=$((d + 1))
+			m=$m$d
+		done
+		echo "${m#0} $path"
+	done | grep -v -e ' /usr/share/doc/daxbus/' -e ' /usr/share/lintian/overrides/daxbus$' | LC_ALL=C sort)
+if [ -n "$expect" ] && [ "$actual" = "$expect" ]; then
+	pass ".deb holds exactly make install's files and modes (+ /usr/share/doc/daxbus, lintian overrides)"
+else
+	fail ".deb vs make install" "$(diff <(echo "$expect") <(echo "$actual") | head -20)"
+fi
+
+t0=$(boot_now)
+lint=$(lintian -I --pedantic --show-overrides "$debdir/daxbus_${version}_$arch.changes" 2>&1 | grep -v 'running with root privileges')
+tags=$(grep -E '^[EWIPX]: ' <<<"$lint")
+overridden=$(grep -c '^O: ' <<<"$lint")
+if [ -z "$tags" ] && [ -n "$lint" ]; then
+	pass "lintian -I --pedantic: no tags ($overridden overridden, each with its reason in debian/daxbus.lintian-overrides)"
+else
+	fail "lintian" "$tags"
+fi
+while IFS= read -r l; do echo "#   lintian: $l"; done <<<"$lint"
+t_time "lintian" "$t0"
+
+# ---------------------------------------------------------------- .deb in real roots
+# Hash of every initramfs and kernel in /boot, and the opt-in files: what
+# installing the package must not change.
+boot_state() {
+	local r=$1 f
+	(cd "$r/boot" && for f in *; do [ -f "$f" ] && echo "$(sha256sum <"$f" | cut -c1-16) $(stat -c %Y "$f") $f"; done)
+	for f in etc/modprobe.d/daxctl.conf etc/dracut.conf.d/daxbus.conf run/modprobe.d/daxctl.conf usr/lib/modprobe.d/daxctl.conf; do
+		[ -e "$r/$f" ] || [ -L "$r/$f" ] && echo "present: $f"
+	done
+	return 0
+}
+
+for variant in dracut itools; do
+	t0=$(boot_now)
+	if ! base=$(root_variant "$variant"); then
+		fail "root variant $variant" "root_variant $variant failed (see build/boot/cache/root-$variant.log)"
+		continue
+	fi
+	r=$work/root-$variant
+	root_copy "$base" "$r" || { fail "$variant: hard-link copy" ""; continue; }
+	cp "$deb" "$r/tmp/daxbus.deb"
+	before=$(boot_state "$r")
+	out=$(root_chroot "$r" dpkg -i /tmp/daxbus.deb 2>&1)
+	rc=$?
+	after=$(boot_state "$r")
+	if [ $rc = 0 ] && [ -x "$r/usr/sbin/daxbus" ] && [ -f "$r/usr/lib/dracut/modules.d/50daxbus/module-setup.sh" ] &&
+		[ -f "$r/usr/share/daxbus/daxctl.conf" ] && [ -f "$r/usr/share/man/man8/daxbus.8.gz" ] &&
+		[[ $(root_chroot "$r" daxbus --version 2>&1) == "daxbus $version" ]]; then
+		pass "$variant root: dpkg -i installs the helper, module, policy text and man pages"
+	else
+		fail "$variant root: dpkg -i" "rc=$rc" "$out"
+	fi
+	if [ -n "$before" ] && [ "$before" = "$after" ] && ! grep -q '^present:' <<<"$after"; then
+		pass "$variant root: installing changed no initramfs and installed no policy"
+	else
+		fail "$variant root: install side effects" "$(diff <(echo "$before") <(echo "$after"))"
+	fi
+
+	if [ "$variant" = dracut ]; then
+		# The root's own dracut and configuration, asked for the module.
+		out=$(root_chroot "$r" dracut --force --no-compress --add daxbus --kver "$ROOTS_KVER" /tmp/daxbus-test.img 2>&1)
+		list=$(lsinitrd "$r/tmp/daxbus-test.img" 2>/dev/null)
+		# The helper carries the policy text compiled in: the image gets the
+		# helper and its early and root steps, and no copy of the policy.
+		if grep -q ' usr/sbin/daxbus$' <<<"$list" && grep -q 'daxbus-early' <<<"$list" &&
+			grep -q 'daxbus-root' <<<"$list" && ! grep -q 'daxctl\.conf$' <<<"$list"; then
+			pass "dracut root: dracut --add daxbus (in the chroot) puts the helper and its two steps in the image, and no policy file"
+		else
+			fail "dracut root: image" "$(grep daxbus <<<"$list")" "$(tail -n 10 <<<"$out")"
+		fi
+	else
+		# The root's own mkinitramfs, with its configuration but MODULES=list
+		# (a small image; the generator is what matters): the package alone
+		# must not put daxbus in the image.
+		cp -a "$r/etc/initramfs-tools" "$r/tmp/itools-conf"
+		sed -i 's/^MODULES=.*/MODULES=list/' "$r/tmp/itools-conf/initramfs.conf"
+		out=$(root_chroot "$r" mkinitramfs -d /tmp/itools-conf -o /tmp/daxbus-test.img "$ROOTS_KVER" 2>&1)
+		rc=$?
+		list=$(root_chroot "$r" lsinitramfs /tmp/daxbus-test.img 2>/dev/null)
+		if [ $rc = 0 ] && grep -q 'usr/bin/udevadm\|bin/udevadm' <<<"$list" && ! grep -q 'daxbus' <<<"$list"; then
+			pass "itools root: mkinitramfs with the package installed: image built, no daxbus in it without opt-in"
+		else
+			fail "itools root: mkinitramfs" "rc=$rc" "$(tail -n 10 <<<"$out")" "$(grep daxbus <<<"$list")"
+		fi
+	fi
+
+	# Purge without opt-in: quiet, everything gone.
+	if [ "$variant" = itools ]; then
+		out=$(root_chroot "$r" dpkg --purge daxbus 2>&1)
+		if [ ! -e "$r/usr/sbin/daxbus" ] && [ ! -e "$r/usr/lib/dracut/modules.d/50daxbus" ] && ! grep -q 'left in place' <<<"$out"; then
+			pass "itools root: purge without opt-in removes everything, no note"
+		else
+			fail "itools root: plain purge" "$out"
+		fi
+		root_chroot "$r" dpkg -i /tmp/daxbus.deb >/dev/null 2>&1
+	fi
+	# The user opts in, then purges: their files stay, the note names them.
+	if [ "$variant" = dracut ]; then enable=(daxbus enable --dracut); else enable=(daxbus enable); fi
+	root_chroot "$r" "${enable[@]}" >/dev/null 2>&1
+	out=$(root_chroot "$r" dpkg --purge daxbus 2>&1)
+	rc=$?
+	kept=1
+	cmp -s "$r/etc/modprobe.d/daxctl.conf" "$POLICY_FILE" || kept=0
+	[ "$variant" = dracut ] && { [ -f "$r/etc/dracut.conf.d/daxbus.conf" ] || kept=0; }
+	if [ $rc = 0 ] && [ $kept = 1 ] && [ ! -e "$r/usr/sbin/daxbus" ] &&
+		grep -q '/etc/modprobe.d/daxctl.conf' <<<"$out" && grep -q 'daxbus disable' <<<"$out" &&
+		{ [ "$variant" != dracut ] || grep -q '/etc/dracut.conf.d/daxbus.conf' <<<"$out"; }; then
+		pass "$variant root: purge after '${enable[*]}' leaves the user's files and says where they are"
+	else
+		fail "$variant root: purge with opt-in files" "rc=$rc kept=$kept" "$out"
+	fi
+	rm -rf "$r"
+	t_time "$variant root" "$t0"
+done
+
+# ---------------------------------------------------------------- RPM
+t0=$(boot_now)
+top=$work/rpm
+mkdir -p "$top/SOURCES"
+cp "$dist" "$kmod_src" "$top/SOURCES/"
+# --nodeps: Debian's rpm has an empty package database, so every
+# BuildRequires (make, musl-gcc, ...) would count as missing although the
+# Debian equivalents are installed.  kmod_tarball: no network to fetch
+# kernel.org's kmod tarball, use the Debian one (tools/kmod-sources.tsv).
+if rpmbuild -bb --nodeps --define "_topdir $top" --define "kmod_tarball $kmod_tarball" \
+	"$src/daxbus.spec" >"$top/build.log" 2>&1; then
+	pass "rpmbuild -bb daxbus.spec"
+else
+	fail "rpmbuild" "$(tail -n 15 "$top/build.log")"
+fi
+rpmfile=$(find "$top/RPMS" -name "daxbus-$version-*.rpm" 2>/dev/null | head -n1)
+# Files (not directories) with their modes, as make install lays them out
+# with rpm's own directory macros; rpm adds %license and %doc.
+expect=$(install_listing "$work/inst-rpm" prefix="$(rpm --eval '%{_prefix}')" sbindir="$(rpm --eval '%{_sbindir}')" \
+	datadir="$(rpm --eval '%{_datadir}')" mandir="$(rpm --eval '%{_mandir}')" \
+	DRACUT_MODULES_DIR="$(rpm --eval '%{_prefix}')/lib/dracut/modules.d" |
+	grep -v -e ' /usr/share/initramfs-tools/' -e ' /usr/share/man/man7/initramfs-tools\.daxbus\.7$')
+rpmlist=$(rpm -qp --qf '[%{FILEMODES:octal} %{FILENAMES}\n]' "$rpmfile" 2>/dev/null)
+actual=$(awk '$1 !~ /^4/ { print substr($1, length($1) - 2), $2 }' <<<"$rpmlist" |
+	sed -E 's/\.(gz|xz|bz2|zst)$//' | grep -v -e " /usr/share/doc/daxbus" -e " /usr/share/licenses/daxbus" | LC_ALL=C sort)
+dirs_ok=1
+while read -r d; do
+	[ -d "$work/inst-rpm$d" ] || { dirs_ok=0; echo "# rpm directory not made by make install: $d"; }
+done < <(awk '$1 ~ /^4/ { print $2 }' <<<"$rpmlist" | grep -v -e '^/usr/share/doc/daxbus' -e '^/usr/share/licenses/daxbus')
+if [ -n "$rpmfile" ] && [ -n "$expect" ] && [ "$actual" = "$expect" ] && [ $dirs_ok = 1 ] &&
+	grep -q '^[0-7]* /usr/share/licenses/daxbus.*/LICENSE$' <<<"$rpmlist"; then
+	pass "rpm -qlp: every file and mode is make install's (+ %license, %doc)"
+else
+	fail "rpm vs make install" "$(diff <(echo "$expect") <(echo "$actual") | head -20)"
+fi
+t_time "rpmbuild" "$t0"
+
+t_time "tests/packages/packages.sh" "$t0_all"
+rm -rf "$work"
+t_done
