@@ -18,7 +18,7 @@ export T_RESULTS=$T_WORK/results.$$
 export BOOT_RUN_ID=${BOOT_RUN_ID:-$$.$(date +%s)}
 
 # The hermetic scripts, by family (tests/README of the layout: README.md, "Tests").
-unit=(helper/build helper/cli helper/fnmatch helper/kmod helper/initrd reliability/publish
+unit=(helper/build helper/cli helper/fnmatch helper/kmod helper/judgements helper/initrd reliability/publish
 	dracut/hooks dracut/images dracut/generations dracut/recipes itools/scripts migrate/migrate
 	harness/selftest packages/packages reliability/check)
 boot=(harness/boot)
