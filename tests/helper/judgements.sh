@@ -175,8 +175,10 @@ while IFS='|' read -r name fmt want; do
 	case $fmt in
 	"<current>") cp "$T_TOP/dracut/daxbus.conf" "$r/etc/dracut.conf.d/daxbus.conf" ;;
 	"<0.1>") cp "$T_TOP/dracut/daxbus-0.1.conf" "$r/etc/dracut.conf.d/daxbus.conf" ;;
-	# shellcheck disable=SC2059 # the table cell is the format
-	*) printf "$fmt" >"$r/etc/dracut.conf.d/daxbus.conf" ;;
+	*)
+		# shellcheck disable=SC2059 # the table cell is the format
+		printf "$fmt" >"$r/etc/dracut.conf.d/daxbus.conf"
+		;;
 	esac
 	reads=$(dracut_reads "$r/etc/dracut.conf.d/daxbus.conf" "$work/dracut-with")
 	[ "$reads" = daxbus ] && dracut_says=policy || dracut_says=foreign
