@@ -539,26 +539,29 @@ static int judge_candidates(struct scan *s)
 	return 0;
 }
 
-/* Can this process see every process?  Not with hidepid (without CAP_SYS_PTRACE) nor from a pid namespace of its own. */
+/*
+ * The initial pid namespace's inode number, fixed by the kernel since 3.8
+ * (PROC_PID_INIT_INO): "pid:[4026531836]" in /proc/PID/ns/pid.
+ */
+#define PID_NS_INITIAL "pid:[4026531836]"
+
+/*
+ * Does PROC show every process?  Not with hidepid unless this process has
+ * CAP_SYS_PTRACE, nor when this process lives in a pid namespace other than
+ * the initial one (a container: its /proc, or even the host's, is no view
+ * of everything it could be judged against), nor when PROC does not show
+ * this process at all (the /proc of a pid namespace below ours).
+ */
 static int check_sight(struct scan *s)
 {
 	_cleanup_free_ char *status = NULL, *mounts = NULL;
 	_cleanup_close_ int fd = -1;
 	const char *p;
-	char why[256] = "";
+	char why[320] = "";
 	bool ptrace_cap = false;
 
 	fd = openat(s->procfd, "self/status", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && read_fd(fd, 1024 * 1024, &status, NULL) == 0) {
-		p = strstr(status, "\nNSpid:");
-		if (p) {
-			p += strlen("\nNSpid:");
-			p += strspn(p, " \t");
-			p += strcspn(p, " \t\n");
-			if (*p == ' ' || *p == '\t')
-				snprintf(why, sizeof(why), "it runs in a pid namespace of its own and cannot see the processes "
-							   "outside it");
-		}
 		p = strstr(status, "\nCapEff:");
 		if (p) {
 			unsigned long long caps = strtoull(p + strlen("\nCapEff:"), NULL, 16);
@@ -593,6 +596,22 @@ static int check_sight(struct scan *s)
 				}
 			}
 		}
+	}
+	if (!why[0]) {
+		char ns[64];
+		ssize_t n = readlinkat(s->procfd, "self/ns/pid", ns, sizeof(ns) - 1);
+
+		if (n >= 0)
+			ns[n] = '\0';
+		if (n < 0 && errno == ENOENT) {
+			if (!s->fake) /* a fake tree may leave the namespaces out */
+				snprintf(why, sizeof(why), "%s does not show this process: it belongs to another pid namespace",
+					 s->proc);
+		} else if (n < 0)
+			snprintf(why, sizeof(why), "cannot tell its pid namespace from %s/self/ns/pid: %s", s->proc, strerror(errno));
+		else if (!streq(ns, PID_NS_INITIAL))
+			snprintf(why, sizeof(why), "it runs in a pid namespace other than the initial one (%s), whose /proc cannot "
+						   "show the processes outside it", ns);
 	}
 	if (why[0]) {
 		s->u->blind = strdup(why);

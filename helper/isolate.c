@@ -11,6 +11,9 @@
 #include "log.h"
 #include "util.h"
 
+/* How long a child that was killed, or that closed its pipe, may take to end. */
+#define REAP_GRACE_MS 1000
+
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -101,9 +104,26 @@ int isolate_run(void (*fn)(void *data, int outfd), void *data, const struct isol
 	close(pipefd[0]);
 	if (r < 0)
 		(void)kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+	/*
+	 * A killed child stuck in the kernel (a hard NFS mount) may take long to
+	 * die: after the grace, it is left to init to reap, and we go on.
+	 */
+	status = -1;
+	for (long until = now_ms() + REAP_GRACE_MS, nap_us = 50;; nap_us = nap_us < 10000 ? nap_us * 2 : nap_us) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid || (w < 0 && errno != EINTR))
+			break;
+		if (now_ms() >= until) {
+			if (r == 0)
+				(void)kill(pid, SIGKILL);
+			log_debug("child %d did not end within %d ms of its work; not waiting for it", (int)pid, REAP_GRACE_MS);
+			status = -1;
+			break;
+		}
+		(void)nanosleep(&(struct timespec){ 0, nap_us * 1000 }, NULL);
+	}
+	if (r == 0 && (status == -1 || !(WIFEXITED(status) && WEXITSTATUS(status) == 0)))
 		r = -ELIBFAIL_DAXBUS;
 	if (r == -EFBIG)
 		r = -ELIBFAIL_DAXBUS;

@@ -200,7 +200,8 @@ int migrate_apply(int rootfd, const char *sys, const struct migrate_plan *p, con
 	if (p->n_bound > 0 && o->proc) {
 		r = migrate_check_in_use(o->proc, o->dev, p);
 		if (r < 0)
-			return log_error_errno(r, "a device-DAX device is in use now: nothing changed (compat model)");
+			return log_error_errno(r, "a device-DAX device is in use now: nothing unbound (compat model; the "
+						  "policy is installed, the next boot uses the bus model)");
 	}
 
 	for (size_t i = 0; i < p->n_bound; i++) {

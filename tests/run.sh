@@ -19,7 +19,7 @@ export BOOT_RUN_ID=${BOOT_RUN_ID:-$$.$(date +%s)}
 
 # The hermetic scripts, by family (tests/README of the layout: README.md, "Tests").
 unit=(helper/build helper/cli helper/fnmatch helper/kmod helper/judgements helper/initrd reliability/publish
-	dracut/hooks dracut/images dracut/generations dracut/recipes itools/scripts migrate/migrate
+	dracut/hooks dracut/images dracut/generations dracut/recipes itools/scripts migrate/migrate migrate/inuse
 	harness/selftest packages/packages reliability/check)
 boot=(harness/boot)
 case ${1:---all} in
@@ -37,13 +37,14 @@ case ${1:---all} in
 esac
 
 # The peak of build/'s size, sampled every 30 s in the background (and at
-# each script's end); du counts hard links once.
+# each script's end); du counts blocks in use (sparse images as what they
+# hold) and hard links once.
 peak=$T_WORK/disk-peak.$$
 echo 0 >"$peak"
 sample_disk() {
 	local now
-	now=$(nice -n 19 du -sxb "$top/build" 2>/dev/null | cut -f1)
-	[ -n "$now" ] && [ "$now" -gt "$(cat "$peak")" ] && echo "$now" >"$peak"
+	now=$(nice -n 19 du -sxk "$top/build" 2>/dev/null | cut -f1)
+	[ -n "$now" ] && now=$((now * 1024)) && [ "$now" -gt "$(cat "$peak")" ] && echo "$now" >"$peak"
 	return 0
 }
 (

@@ -1,75 +1,18 @@
 #!/bin/bash
 # daxbus migrate and status's per-device lines, without a VM: the running
 # system's /sys and /proc are fake trees named by DAXBUS_TEST_LIVE (a
-# test-only variable).  A device-DAX instance's "dev" attribute names 1:3 or
-# 1:5, the numbers of /dev/null and /dev/zero, so that a fake process whose
-# fd or mapping is /dev/null holds "the device" without any privilege.
+# test-only variable; lib.sh builds them).
 # Each case compares the exit status, pieces of the output and the whole
 # root and live trees (a refusal or a dry run changes nothing).  What needs a
 # kernel (unbinding, module removal and loading, the wait, the rollback) is
-# proven by the boot cells of tests/boot/cells-migrate.sh.
+# proven by the boot cells of tests/migrate/cells.sh.
 set -uo pipefail
 . "$(dirname "$0")/../lib/t.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 t_require python3
 
-# The device number and inode of /dev/null's node, as a maps line prints
-# them ("00:05 4"): a fake mapping of "the device" is one of /dev/null.
-NULL_NODE=$(printf '%02x:%02x %d' "$(stat -c %Hd /dev/null)" "$(stat -c %Ld /dev/null)" "$(stat -c %i /dev/null)")
-
-# live DIR WORD...: a fake /sys, /proc and /dev in DIR/sys, DIR/proc, DIR/dev;
-# the instance dax0.0's node DIR/dev/dax0.0 is a link to /dev/null
-live() {
-	local d=$1 w s
-	shift
-	s=$d/sys
-	mkdir -p "$s/bus/nd/devices" "$s/bus/nd/drivers" "$s/class/dax" "$s/bus/dax/devices" "$s/module" "$d/proc/1/fd" "$d/dev"
-	ln -s /dev/null "$d/dev/dax0.0"
-	echo systemd >"$d/proc/1/comm"
-	ln -s /dev/zero "$d/proc/1/fd/0" # a character device that is no DAX device
-	for w in "$@"; do
-		case $w in
-		compat|compat-unbound)
-			mkdir -p "$s/bus/nd/devices/dax0.1" "$s/bus/nd/drivers/dax_pmem_compat" "$s/module/dax_pmem_compat"
-			echo namespace0.0 >"$s/bus/nd/devices/dax0.1/namespace"
-			: >"$s/bus/nd/drivers/dax_pmem_compat/unbind"
-			[ "$w" = compat ] && ln -s ../../drivers/dax_pmem_compat "$s/bus/nd/devices/dax0.1/driver"
-			mkdir -p "$s/class/dax/dax0.0"
-			ln -s "$s/bus/nd/devices/dax0.1" "$s/class/dax/dax0.0/device"
-			echo 1:3 >"$s/class/dax/dax0.0/dev"
-			echo 1073741824 >"$s/class/dax/dax0.0/size"
-			echo 0 >"$s/class/dax/dax0.0/target_node" ;;
-		bus|kmem)
-			mkdir -p "$s/bus/nd/devices/dax0.1" "$s/bus/dax/devices/dax0.0"
-			echo namespace0.0 >"$s/bus/nd/devices/dax0.1/namespace"
-			ln -s ../../drivers/dax_pmem "$s/bus/nd/devices/dax0.1/driver"
-			ln -s "../../../../bus/dax/drivers/$([ "$w" = kmem ] && echo kmem || echo device_dax)" "$s/bus/dax/devices/dax0.0/driver"
-			echo 1:3 >"$s/bus/dax/devices/dax0.0/dev"
-			echo 534773760 >"$s/bus/dax/devices/dax0.0/size"
-			echo 1 >"$s/bus/dax/devices/dax0.0/numa_node" ;;
-		open) mkdir -p "$d/proc/4242/fd"; echo holder >"$d/proc/4242/comm"; ln -s /dev/null "$d/proc/4242/fd/3" ;;
-		mapped) mkdir -p "$d/proc/4343/fd"; echo mapper >"$d/proc/4343/comm"
-			printf '7f0000000000-7f0040000000 rw-s 00000000 %s                         /dev/dax0.0\n' "$NULL_NODE" >"$d/proc/4343/maps" ;;
-		-) ;;
-		*) echo "migrate.sh: unknown word $w" >&2; return 1 ;;
-		esac
-	done
-}
-
-# root DIR WORD...: the root the policy goes to
-root() {
-	local d=$1 w
-	shift
-	mkdir -p "$d/etc" "$d/run"
-	for w in "$@"; do
-		case $w in
-		foreign) mkdir -p "$d/etc/modprobe.d"; printf '%s' "$FOREIGN_TEXT" >"$d/etc/modprobe.d/daxctl.conf" ;;
-		-) ;;
-		*) echo "migrate.sh: unknown word $w" >&2; return 1 ;;
-		esac
-	done
-}
-
-# name | live words | root words | args (ROOT = the root) | exit | output pieces (";"-separated) | root after ("same" or entries)
+# name | live words | root words | args (ROOT = the root) | exit | output pieces (";"-separated, "!" = must not appear) | root after ("same" or entries)
 CASES='
 dry run in the compat model | compat | - | migrate --root ROOT --dry-run | 0 | dry run, nothing is changed;install the policy as ROOT/etc/modprobe.d/daxctl.conf;unbind dax0.1 from dax_pmem_compat (LIVE/sys/bus/nd/drivers/dax_pmem_compat/unbind);remove module dax_pmem_compat (libkmod);load what nd:t7 resolves to under the policy, dax_pmem (libkmod);probe dax0.1 again (LIVE/sys/bus/nd/drivers_probe);wait up to 10 s until every device is on LIVE/sys/bus/dax | same
 dry run, --runtime | compat | - | migrate --root ROOT --dry-run --runtime | 0 | install the policy as ROOT/run/modprobe.d/daxctl.conf | same
@@ -88,6 +31,12 @@ empty --root | bus | - | migrate --root= | 2 | --root needs a directory | same
 status: compat instance | compat | - | status --root ROOT | 0 |   dax0.0: compat model, driver dax_pmem_compat, mode devdax, size 1073741824 (1024 MiB), target node 0;devices: compat model | same
 status: bus instance, numa_node | bus | - | status --root ROOT | 0 |   dax0.0: bus model, driver device_dax, mode devdax, size 534773760 (510 MiB), target node 1 | same
 status: system-ram | kmem | - | status --root ROOT | 0 |   dax0.0: bus model, driver kmem, mode system-ram | same
+status: an idle seed beside a bound device is the bus model | bus seed | - | status --root ROOT | 0 | devices: bus model;nd device dax0.2      bound to (none) (idle seed) | same
+status: numbers that do not parse are unknown, not 0 | compat badnum | - | status --root ROOT | 0 | driver dax_pmem_compat, mode devdax, size unknown, target node unknown;!size 0;!target node 0 | same
+migrate: an idle seed is not moved | compat seed | - | migrate --root ROOT --dry-run | 0 | unbind dax0.1 from dax_pmem_compat;probe dax0.1 again;!dax0.2 | same
+migrate: bus model and an idle seed: nothing to migrate | bus seed | - | migrate --root ROOT --dry-run | 0 | nothing to migrate: dax_pmem_compat is not loaded (device model: bus) | same
+dry run: a foreign policy file refuses as the real run does | compat | foreign | migrate --root ROOT --dry-run | 1 | exists with other content;policy not installed | same
+dry run, bus model: a foreign policy file refuses | bus | foreign | migrate --root ROOT --dry-run | 1 | exists with other content | same
 '
 
 run_case() {
@@ -108,7 +57,11 @@ run_case() {
 	for piece in "${want[@]}"; do
 		piece=${piece//ROOT/$d/root}
 		piece=${piece//LIVE/$d/live}
-		grep -qF -- "$piece" <<<"$out" || problems+=("output lacks: $piece")
+		if [ "${piece#!}" != "$piece" ]; then
+			! grep -qF -- "${piece#!}" <<<"$out" || problems+=("output has: ${piece#!}")
+		else
+			grep -qF -- "$piece" <<<"$out" || problems+=("output lacks: $piece")
+		fi
 	done
 	now=$(manifest "$d")
 	if [ "$after" = same ]; then
@@ -172,6 +125,12 @@ if check == "schema":
     bad = keys(doc, got, "")
 elif check == "compat instance":
     bad = [] if d == {"chardev": "dax0.0", "model": "compat", "driver": "dax_pmem_compat", "mode": "devdax", "size": 1073741824, "target_node": 0} else [str(d)]
+elif check == "unknown numbers":
+    bad = [] if d.get("size", 0) is None and d.get("target_node", 0) is None else [str(d)]
+elif check == "seed":
+    nd = {x["device"]: x for x in got["devices"]["nd_dax"]}
+    bad = [] if (got["devices"]["model"] == "bus" and nd.get("dax0.2", {}).get("active") is False
+                 and nd.get("dax0.1", {}).get("active") is True) else [str(got["devices"])]
 elif check == "system-ram instance":
     bad = [] if d == {"chardev": "dax0.0", "model": "bus", "driver": "kmem", "mode": "system-ram", "size": 534773760, "target_node": 1} else [str(d)]
 for b in bad:
@@ -215,4 +174,18 @@ json_case kmem schema
 json_case "" schema
 json_case compat "compat instance"
 json_case kmem "system-ram instance"
+json_case "compat badnum" "unknown numbers"
+json_case "bus seed" "seed"
+
+# A dry run whose output cannot be written says so, and fails.
+d=$(t_tmp migrate)
+live "$d/live" compat && root "$d/root" -
+err=$(DAXBUS_TEST_LIVE=$d/live "$DAXBUS" migrate --root "$d/root" --dry-run 2>&1 >/dev/full)
+rc=$?
+if [ "$rc" != 0 ] && grep -q "No space left on device" <<<"$err"; then
+	pass "migrate --dry-run >/dev/full: exit $rc, says: $(head -1 <<<"$err")"
+else
+	fail "migrate --dry-run >/dev/full" "exit $rc, stderr: $err"
+fi
+rm -rf "$d"
 t_done
