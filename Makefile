@@ -85,6 +85,9 @@ $(B)/daxbus: $(OBJS) $(LIBKMOD) Makefile
 install: $(B)/daxbus
 	install -D -m 0755 $(B)/daxbus $(DESTDIR)$(sbindir)/daxbus
 	install -D -m 0644 modprobe.d/daxctl.conf $(DESTDIR)$(datadir)/daxbus/daxctl.conf
+	install -D -m 0644 dracut/daxbus.conf $(DESTDIR)$(datadir)/daxbus/dracut.conf.d/daxbus.conf
+	install -D -m 0644 dracut/daxbus-0.1.conf $(DESTDIR)$(datadir)/daxbus/dracut.conf.d/daxbus-0.1.conf
+	install -D -m 0755 packaging/package-hook $(DESTDIR)$(datadir)/daxbus/package-hook
 	@mkdir -p $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus
 	sed -e 's|@SBINDIR@|$(sbindir)|g' -e 's|@DATADIR@|$(datadir)|g' $(DRACUT_MOD)/module-setup.sh \
 		> $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus/module-setup.sh
@@ -106,7 +109,7 @@ uninstall:
 	      $(DESTDIR)$(mandir)/man8/daxbus.8 $(DESTDIR)$(mandir)/man7/dracut.daxbus.7 \
 	      $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/daxbus $(DESTDIR)$(mandir)/man7/initramfs-tools.daxbus.7 \
 	      $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-top/daxbus $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-bottom/daxbus
-	rm -rf $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus
+	rm -rf $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus $(DESTDIR)$(datadir)/daxbus/dracut.conf.d $(DESTDIR)$(datadir)/daxbus/package-hook
 	-rmdir $(DESTDIR)$(datadir)/daxbus
 
 # Every test: hermetic ones (tests/packages/packages.sh among them), then the

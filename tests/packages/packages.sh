@@ -254,7 +254,8 @@ t_time "dpkg-buildpackage" "$t0"
 bu=$(dpkg-deb -f "$deb" Built-Using 2>/dev/null)
 if [ "$bu" = "kmod (= $kmod_debian)" ]; then pass "Built-Using: $bu"; else fail "Built-Using" "'$bu', expected 'kmod (= $kmod_debian)'"; fi
 ctrl=$(dpkg-deb --ctrl-tarfile "$deb" 2>/dev/null | tar -t 2>/dev/null)
-scripts=$(dpkg-deb -I "$deb" postinst preinst prerm postrm triggers 2>/dev/null)
+scripts=$(dpkg-deb -I "$deb" postinst preinst prerm postrm triggers 2>/dev/null
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/daxbus/package-hook 2>/dev/null)
 # Commands, not the messages that name them.
 calls=$(grep -vE '^[[:space:]]*(#|echo )' <<<"$scripts" |
 	grep -E '(^|[;&|(]|then|do|else|exec)[[:space:]]*(update-initramfs|mkinitramfs|dracut|dpkg-trigger)([[:space:]]|;|$)')
@@ -376,6 +377,7 @@ for variant in dracut itools; do
 	root_chroot "$r" "${enable[@]}" >/dev/null 2>&1
 	out=$(root_chroot "$r" dpkg --purge daxbus 2>&1)
 	rc=$?
+	purge_out=$out
 	kept=1
 	cmp -s "$r/etc/modprobe.d/daxctl.conf" "$POLICY_FILE" || kept=0
 	[ "$variant" = dracut ] && { [ -f "$r/etc/dracut.conf.d/daxbus.conf" ] || kept=0; }
@@ -385,6 +387,32 @@ for variant in dracut itools; do
 		pass "$variant root: purge after '${enable[*]}' leaves the user's files and says where they are"
 	else
 		fail "$variant root: purge with opt-in files" "rc=$rc kept=$kept" "$out"
+	fi
+	if [ "$variant" = dracut ]; then
+		# The drop-in left behind asks for nothing: the root's dracut still builds.
+		out=$(root_chroot "$r" dracut --force --no-compress --no-kernel --kver "$ROOTS_KVER" /tmp/after-purge.img 2>&1)
+		rc=$?
+		if [ $rc = 0 ] && [ -s "$r/tmp/after-purge.img" ] && grep -q 'harmless once the package is gone' <<<"$purge_out"; then
+			pass "dracut root: after the purge, the drop-in left behind does not break the root's dracut"
+		else
+			fail "dracut root: dracut after the purge" "rc=$rc" "$(tail -n 5 <<<"$out")"
+		fi
+		# Upgrade from 0.1: its unconditional drop-in becomes today's text.
+		cp "$T_TOP/dracut/daxbus-0.1.conf" "$r/etc/dracut.conf.d/daxbus.conf"
+		out=$(root_chroot "$r" dpkg -i /tmp/daxbus.deb 2>&1)
+		if cmp -s "$r/etc/dracut.conf.d/daxbus.conf" "$T_TOP/dracut/daxbus.conf" && grep -q "(daxbus 0.1's) replaced" <<<"$out"; then
+			pass "dracut root: installing over daxbus 0.1's drop-in replaces it with today's (and says so)"
+		else
+			fail "dracut root: 0.1 drop-in upgrade" "$out"
+		fi
+		printf '# mine\nadd_dracutmodules+=" daxbus "\n' >"$r/etc/dracut.conf.d/daxbus.conf"
+		root_chroot "$r" dpkg -i /tmp/daxbus.deb >/dev/null 2>&1
+		out=$(root_chroot "$r" dpkg -r daxbus 2>&1)
+		if grep -q '# mine' "$r/etc/dracut.conf.d/daxbus.conf" && grep -q 'every dracut run fails once the package is gone' <<<"$out"; then
+			pass "dracut root: an administrator's drop-in is never changed; removal warns that it breaks dracut"
+		else
+			fail "dracut root: administrator's drop-in" "$out" "$(cat "$r/etc/dracut.conf.d/daxbus.conf")"
+		fi
 	fi
 	rm -rf "$r"
 	t_time "$variant root" "$t0"
