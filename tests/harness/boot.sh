@@ -45,7 +45,7 @@ fresh() {
 }
 
 # The families, in the order their cells are listed.
-for family in dracut itools hostonly migrate; do
+for family in dracut itools hostonly migrate reliability; do
 	# shellcheck source=/dev/null
 	. "$harness/../$family/cells.sh"
 done

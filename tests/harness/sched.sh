@@ -331,6 +331,14 @@ _sched_fill_disk() {
 
 _sched_fill_raw() {
 	local raw=$1 b=$2 e src path dir n f
+	# A disk its earlier boot left unclean (a power cut) has a journal to
+	# replay: replay it first, as the guest's own fsck would before mounting,
+	# or the replay at boot would undo what debugfs writes below.
+	if [[ $(_sb "$b" disk) == after:* ]]; then
+		e2fsck -E journal_only -p "$raw" >/dev/null 2>&1
+		# 0: clean, 1: replayed; 4 and up: e2fsck could not
+		[ $? -lt 4 ] || { boot_die "e2fsck could not replay the journal of the disk $(_sb "$b" disk) left"; return 1; }
+	fi
 	for e in $(_sb "$b" put); do
 		case $e in
 		image:*)
