@@ -6,6 +6,7 @@
  * refusal or a failure leaves the root exactly as it was.  --dry-run refuses
  * exactly where a real run would, and writes nothing.
  */
+#include <fcntl.h>
 #include "generator.h"
 #include "log.h"
 #include "policy.h"
@@ -156,8 +157,13 @@ static int install(int rootfd, struct policy_args *a, const struct policy_file *
 			char top[64];
 
 			snprintf(top, sizeof(top), "%.*s", (int)strcspn(files[i]->dir, "/"), files[i]->dir);
-			log_error("failed to write %s: %s/%s does not exist (is %s the root of a system?)", paths[i],
-				  streq(a->c.root, "/") ? "" : a->c.root, top, a->c.root);
+			if (faccessat(rootfd, top, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+				log_error("failed to write %s: %s/%s does not exist (is %s the root of a system?)", paths[i],
+					  streq(a->c.root, "/") ? "" : a->c.root, top, a->c.root);
+			else /* a link on the way leads to a top-level directory that is not there */
+				log_error("failed to write %s: a symbolic link on its way leads to a directory directly "
+					  "beneath %s that does not exist (daxbus creates none at the top of a root)",
+					  paths[i], a->c.root);
 			report_add(&a->r, OBJECT_FILE, paths[i], "install", RESULT_FAILED, "the root has no such directory");
 		} else {
 			log_error_errno(r, "failed to write %s: %m", paths[i]);

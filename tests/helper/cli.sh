@@ -29,6 +29,9 @@ setup() {
 		escape) mkdir -p "$root/etc" "$OUT"; ln -s "$OUT" "$root/etc/modprobe.d" ;;
 		escape-rel) mkdir -p "$root/etc" "$OUT"; ln -s ../../out "$root/etc/modprobe.d" ;;
 		inroot-link) mkdir -p "$root/etc" "$root/usr/lib/modprobe.d"; ln -s /usr/lib/modprobe.d "$root/etc/modprobe.d" ;;
+		inroot-link-missing) mkdir -p "$root/etc" "$root/usr"; ln -s /usr/lib/modprobe.d "$root/etc/modprobe.d" ;;
+		inroot-link-rel-missing) mkdir -p "$root/etc" "$root/usr"; ln -s ../usr/lib/modprobe.d "$root/etc/modprobe.d" ;;
+		inroot-link-top-missing) mkdir -p "$root/etc"; ln -s ../var/modprobe.d "$root/etc/modprobe.d" ;;
 		crlf) mkdir -p "$root/etc/modprobe.d"; sed 's/$/\r/' "$POLICY_FILE" >"$root/etc/modprobe.d/daxctl.conf" ;;
 		comment-joins) mkdir -p "$root/etc/modprobe.d"
 			printf 'blacklist dax_pmem_compat\n# opted in \\\nalias nd:t7* dax_pmem\n' >"$root/etc/modprobe.d/daxctl.conf" ;;
@@ -45,6 +48,7 @@ setup() {
 		run) mkdir -p "$root/run" ;;
 		run-policy) mkdir -p "$root/run/modprobe.d"; cp "$POLICY_FILE" "$root/run/modprobe.d/daxctl.conf" ;;
 		dropin) mkdir -p "$root/etc/dracut.conf.d"; cp "$DROPIN_FILE" "$root/etc/dracut.conf.d/daxbus.conf" ;;
+		dropin-0.1) mkdir -p "$root/etc/dracut.conf.d"; cp "$T_TOP/dracut/daxbus-0.1.conf" "$root/etc/dracut.conf.d/daxbus.conf" ;;
 		foreign-dropin) mkdir -p "$root/etc/dracut.conf.d"; echo 'add_dracutmodules+=" daxbus lvm "' >"$root/etc/dracut.conf.d/daxbus.conf" ;;
 		*) echo "cli.sh: unknown setup word $w" >&2; return 1 ;;
 		esac
@@ -67,6 +71,10 @@ directory at the path | dir | enable --root ROOT | 1 | is not a regular file | e
 modprobe.d links outside the root | escape | enable --root ROOT | 1 | failed to write ROOT/etc/modprobe.d/daxctl.conf | etc d755;etc/modprobe.d l -> OUT
 modprobe.d links outside, relative | escape-rel | enable --root ROOT | 1 | failed to write | etc d755;etc/modprobe.d l -> ../../out
 modprobe.d links inside the root | inroot-link | enable --root ROOT | 0 | installed | etc d755;etc/modprobe.d l -> /usr/lib/modprobe.d;usr d755;usr/lib d755;usr/lib/modprobe.d d755;usr/lib/modprobe.d/daxctl.conf f644 =policy
+modprobe.d links to a directory not there yet | inroot-link-missing | enable --root ROOT | 0 | installed ROOT/usr/lib/modprobe.d/daxctl.conf | etc d755;etc/modprobe.d l -> /usr/lib/modprobe.d;usr d755;usr/lib d755;usr/lib/modprobe.d d755;usr/lib/modprobe.d/daxctl.conf f644 =policy
+the same, a relative link | inroot-link-rel-missing | enable --root ROOT | 0 | installed ROOT/usr/lib/modprobe.d/daxctl.conf | etc d755;etc/modprobe.d l -> ../usr/lib/modprobe.d;usr d755;usr/lib d755;usr/lib/modprobe.d d755;usr/lib/modprobe.d/daxctl.conf f644 =policy
+a link to a missing top-level directory | inroot-link-top-missing | enable --root ROOT | 1 | a symbolic link on its way leads to a directory directly beneath ROOT that does not exist | etc d755;etc/modprobe.d l -> ../var/modprobe.d
+dry run through a link to a directory not there yet | inroot-link-missing | enable --root ROOT --dry-run | 0 | install the policy as ROOT/etc/modprobe.d/daxctl.conf | etc d755;etc/modprobe.d l -> /usr/lib/modprobe.d;usr d755
 read-only target directory | modprobe | enable --root ROOT (ro etc/modprobe.d) | 1 | failed to write ROOT/etc/modprobe.d/daxctl.conf: Read-only file system | etc d755;etc/modprobe.d d755
 root is not a system | | enable --root ROOT | 1 | ROOT/etc does not exist (is ROOT the root of a system?) | 
 root does not exist | - | enable --root ROOT/nonexistent | 1 | root ROOT/nonexistent: No such file or directory | 
@@ -79,6 +87,8 @@ dracut drop-in already | policy dropin | enable --root ROOT --dracut | 0 | alrea
 foreign drop-in writes nothing | etc foreign-dropin | enable --root ROOT --dracut | 1 | ROOT/etc/dracut.conf.d/daxbus.conf exists with other content | etc d755;etc/dracut.conf.d d755;etc/dracut.conf.d/daxbus.conf f644 =sha:855c3348c6e2
 disable: ours | policy dropin | disable --root ROOT | 0 | removed ROOT/etc/modprobe.d/daxctl.conf | etc d755;etc/dracut.conf.d d755;etc/modprobe.d d755
 disable: absent | etc | disable --root ROOT | 0 | not present | etc d755
+disable: daxbus 0.1's drop-in is daxbus's too | policy dropin-0.1 | disable --root ROOT | 0 | removed ROOT/etc/dracut.conf.d/daxbus.conf | etc d755;etc/dracut.conf.d d755;etc/modprobe.d d755
+status: daxbus 0.1's drop-in is the policy | policy dropin-0.1 | status --root ROOT | 0 | dracut drop-in: policy | etc d755;etc/dracut.conf.d d755;etc/dracut.conf.d/daxbus.conf f644 =sha:a4bc76b6a08a;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =policy
 disable: daxctl symlink | daxlink | disable --root ROOT | 0 | removed | etc d755;etc/modprobe.d d755;usr d755;usr/share d755;usr/share/daxctl d755;usr/share/daxctl/daxctl.conf f644 =policy
 disable: foreign | foreign dropin | disable --root ROOT | 1 | refusing to remove | etc d755;etc/dracut.conf.d d755;etc/dracut.conf.d/daxbus.conf f644 =dropin;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =foreign
 disable: foreign drop-in | policy foreign-dropin | disable --root ROOT | 1 | refusing to remove | etc d755;etc/dracut.conf.d d755;etc/dracut.conf.d/daxbus.conf f644 =sha:855c3348c6e2;etc/modprobe.d d755;etc/modprobe.d/daxctl.conf f644 =policy
