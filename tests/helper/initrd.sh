@@ -82,6 +82,8 @@ early: an oversized cmdline.d file is skipped | early | rd.daxbus=0 | - | etc cm
 early: dracut-ng's run/initramfs/cmdline.d is read | early | ro | - | etc run-optout | rw | 0 | disabled by rd.daxbus=0 | initramfs d755;initramfs/cmdline.d d755;initramfs/cmdline.d/o.conf f644 =sha:SETUP | etc d755 | rw
 early: vertical tab separates words, as in the kernel | early | ro\vrd.daxbus=0 | - | etc | rw | 0 | disabled by rd.daxbus=0 | | etc d755 | rw
 early: a quote left open runs to the end | early | ro rd.daxbus="0 | - | etc | rw | 0 | disabled by rd.daxbus=0 | | etc d755 | rw
+early: a quote left open in a baked cmdline.d file does not swallow /proc's rd.daxbus=0 | early | ro rd.daxbus=0 | rd.luks.name="a b | etc | rw | 0 | disabled by rd.daxbus=0 | | etc d755 | rw
+early: a baked file's words before its open quote count | early | ro | rd.daxbus=0 rd.x="y | etc | rw | 0 | disabled by rd.daxbus=0 | | etc d755 | rw
 early: the last occurrence wins | early | rd.daxbus=0 rd.daxbus=1 | - | etc | rw | 0 | runtime policy installed | modprobe.d d755;modprobe.d/daxctl.conf f644 =policy | etc d755 | rw
 early: empty value is true, as dracut-getarg | early | rd.daxbus= | - | etc | rw | 0 | runtime policy installed | modprobe.d d755;modprobe.d/daxctl.conf f644 =policy | etc d755 | rw
 root: OSTree with a bad cmdline.d source still leaves the root alone | root | ro ostree=/ostree/x | - | etc cmdline-dir | rw | 0 | OSTree deployment | | etc d755 | rw
