@@ -176,8 +176,11 @@ distclean:
 #   make fuzz FUZZ_SECONDS=3600    each harness for an hour (corpus kept in
 #                                  build/tests/fuzz-corpus, crashes next to it)
 #   make check-reliability         everything above, bounded, plus the table
+#                                  (concurrency: CONC_RUNS runs, 3000)
 CLANG        ?= clang-14
 FUZZ_SECONDS ?= 15
+# make check-reliability races ten times the runs make check does (300).
+CONC_RUNS    ?= 3000
 SAN          := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 ASAN_B       := $(B)/asan
 ASAN_LIBKMOD := $(ASAN_B)/libkmod/libkmod.o
@@ -239,4 +242,4 @@ fuzz: fuzz-build
 
 check-reliability: all asan-build fuzz-build
 	@tools/deps.sh test
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/reliability/check.sh
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) CONC_RUNS=$(CONC_RUNS) tests/reliability/check.sh
