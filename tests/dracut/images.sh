@@ -83,7 +83,29 @@ if "$DAXBUS" enable --root "$target" --dracut 2>/dev/null; then
 else
 	fail "installer drop-in" "daxbus enable --dracut failed"
 fi
-rm -rf "$target"
+
+# The drop-in left behind once the package (and with it the module) is gone:
+# dracut goes on building images.  daxbus 0.1's unconditional drop-in is the
+# control: with it, dracut fails for want of the module.
+gone=$T_WORK/dracut-base-gone
+rm -rf "$gone"
+cp -al "$(dracut_base_dir "")" "$gone" && rm -rf "$gone/modules.d/50daxbus"
+for v in current 0.1; do
+	mkdir -p "$target/etc/dracut.conf.d"
+	cp "$T_TOP/dracut/daxbus$([ "$v" = 0.1 ] && echo -0.1).conf" "$target/etc/dracut.conf.d/daxbus.conf"
+	img=$IMG/$K510-module-gone-$v.img
+	rm -f "$img"
+	DRACUT_BASEDIR=$gone DRACUT_CONFDIR=$target/etc/dracut.conf.d dracut_build "$img" "$K510" systemd --no-kernel 2>/dev/null
+	rc=$?
+	if [ "$v" = current ] && [ "$rc" = 0 ] && [ -s "$img" ]; then
+		pass "module removed, drop-in left behind: dracut still builds the image"
+	elif [ "$v" = 0.1 ] && [ "$rc" != 0 ] && grep -qi "module 'daxbus' cannot be found" "$img.log"; then
+		pass "control: 0.1's unconditional drop-in without the module makes dracut fail (status $rc)"
+	else
+		fail "module removed, $v drop-in left behind" "dracut status $rc" "$(tail -3 "$img.log")"
+	fi
+done
+rm -rf "$target" "$gone"
 
 # make install: the layout users get, and a module that finds what it installed.
 dest=$(t_tmp install)
@@ -132,4 +154,6 @@ else
 	fail "make install DESTDIR" "make install failed"
 fi
 rm -rf "$dest"
+# the images are kept for a look only when something failed
+[ "$t_failed" -eq 0 ] && rm -f "$IMG"/*.img "$IMG"/*.img.daxbus
 t_done

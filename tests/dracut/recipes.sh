@@ -25,7 +25,7 @@ install -D -m 0755 "$DAXBUS" "$target/usr/sbin/daxbus"
 # preseed late_command / kickstart %post: the helper runs inside the target.
 if out=$(chroot "$target" /usr/sbin/daxbus enable --dracut 2>&1) &&
 	cmp -s "$target/etc/modprobe.d/daxctl.conf" "$POLICY_FILE" &&
-	grep -qx 'add_dracutmodules+=" daxbus "' "$target/etc/dracut.conf.d/daxbus.conf"; then
+	cmp -s "$target/etc/dracut.conf.d/daxbus.conf" "$T_TOP/dracut/daxbus.conf"; then
 	pass "in-target (preseed, kickstart %post): enable --dracut inside a Debian root"
 else
 	fail "in-target enable" "$out"
@@ -64,4 +64,5 @@ else
 	fail "bootc recipe" "make install DESTDIR failed"
 fi
 rm -rf "$(dirname "$target")" "$(dirname "$tree")"
+[ "$t_failed" -eq 0 ] && rm -f "$T_WORK"/images/recipe-*.img
 t_done
