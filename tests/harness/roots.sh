@@ -146,7 +146,9 @@ _root_configure() {
 		# lib/modules: kmod's path, whether /lib is merged into /usr or not
 		mods=$root/lib/modules/$k
 		mkdir -p "$root/lib/modules"
-		cp -a "$BOOT_BUILD/kernels/$k/lib/modules/$k" "$mods" || return 1
+		# hard links: depmod and dpkg replace files by renaming, never
+		# in place, so the kernel tree is never written through them
+		cp -al "$BOOT_BUILD/kernels/$k/lib/modules/$k" "$mods" || return 1
 		for d in $BOOT_PRUNE; do
 			rm -rf "${mods:?}/kernel/$d"
 		done
