@@ -172,4 +172,25 @@ for mode in openat2 walk; do
 		run_case "$(trim "$name")" "$(trim "$words")" "$(trim "$args")" "$(trim "$rc")" "$(trim "$msg")" "$(trim "$tree")" "$mode"
 	done <<<"$CASES"
 done
+
+# daxbus(8) names every option each command's --help lists: in the command's
+# SYNOPSIS (long form, or the short one) and in OPTIONS.
+man_src=$(sed 's/\\-/-/g' "$T_TOP/man/daxbus.8")
+options_section=$(sed -n '/^\.SH OPTIONS/,/^\.SH /p' <<<"$man_src")
+for verb in enable disable status migrate initrd; do
+	synopsis=$(sed -n '/^\.SH SYNOPSIS/,/^\.SH /p' <<<"$man_src" | sed -n "/^\.B daxbus $verb\$/,/^\.br/p")
+	missing=()
+	while read -r short long; do
+		[ "$long" = --help ] && continue
+		grep -qF -- "$long" <<<"$options_section" || missing+=("$long (OPTIONS)")
+		if ! grep -qF -- "$long" <<<"$synopsis" && { [ "$short" = - ] || ! grep -qE -- "$short( |\$)" <<<"$synopsis"; }; then
+			missing+=("$long (SYNOPSIS)")
+		fi
+	done < <("$DAXBUS" "$verb" --help | sed -nE 's/^  (-[a-zA-Z]), (--[a-z-]+).*/\1 \2/p; s/^      (--[a-z-]+).*/- \1/p')
+	if [ ${#missing[@]} -eq 0 ] && [ -n "$synopsis" ]; then
+		pass "daxbus(8) names every option of $verb --help"
+	else
+		fail "daxbus(8) and $verb --help disagree" "${missing[*]:-no SYNOPSIS line for $verb}"
+	fi
+done
 t_done
