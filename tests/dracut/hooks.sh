@@ -49,4 +49,35 @@ while IFS='|' read -r name hook helper want; do
 		rm -rf "$dir"
 	done
 done <<<"$CASES"
+
+# The hostonly branch of module-setup.sh adds the DAX drivers only on a
+# machine with a devdax namespace: every libnvdimm region also has an idle
+# seed dax device (namespace empty), which is no reason to.  Its question,
+# asked of fake /sys trees through dracut's $dracutsysrootdir.
+# name | nd dax devices: NAME=NAMESPACE (empty: a seed), ... | has one (0/1)
+NDCASES=$(cat <<'TABLE'
+no nd dax device | | 1
+an idle seed only | dax0.0= | 1
+the seed and an active device | dax0.0= dax0.1=namespace0.0 | 0
+a seed whose namespace reads "none" | dax0.0=none | 1
+two regions, one active device | dax0.0= dax1.0= dax1.1=namespace1.0 | 0
+TABLE
+)
+while IFS='|' read -r name devs want; do
+	name=$(trim "$name"); want=$(trim "$want")
+	dir=$(t_tmp ndseed)
+	mkdir -p "$dir/sys/bus/nd/devices"
+	for d in $devs; do
+		mkdir -p "$dir/sys/bus/nd/devices/${d%%=*}"
+		echo "${d#*=}" >"$dir/sys/bus/nd/devices/${d%%=*}/namespace"
+	done
+	# shellcheck disable=SC2016
+	got=$(dracutsysrootdir=$dir bash -c '. "$1" >/dev/null 2>&1; _daxbus_host_has_nd_dax; echo $?' sh "$HOOKS/module-setup.sh")
+	if [ "$got" = "$want" ]; then
+		pass "hostonly: $name -> $([ "$want" = 0 ] && echo "DAX drivers added" || echo "no DAX drivers")"
+	else
+		fail "hostonly: $name" "_daxbus_host_has_nd_dax said $got, want $want"
+	fi
+	rm -rf "$dir"
+done <<<"$NDCASES"
 t_done
