@@ -50,6 +50,9 @@ live() {
 				echo 1x >"$x/target_node"
 				echo 1x >"$x/numa_node"
 			done ;;
+		fifo-unbind) # a FIFO where the driver's unbind attribute should be
+			rm -f "$s/bus/nd/drivers/dax_pmem_compat/unbind"
+			mkfifo "$s/bus/nd/drivers/dax_pmem_compat/unbind" ;;
 		seed) # every region has one: no namespace, no driver
 			mkdir -p "$s/bus/nd/devices/dax0.2"
 			echo >"$s/bus/nd/devices/dax0.2/namespace" ;;

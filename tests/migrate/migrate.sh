@@ -37,6 +37,7 @@ migrate: an idle seed is not moved | compat seed | - | migrate --root ROOT --dry
 migrate: bus model and an idle seed: nothing to migrate | bus seed | - | migrate --root ROOT --dry-run | 0 | nothing to migrate: dax_pmem_compat is not loaded (device model: bus) | same
 dry run: a foreign policy file refuses as the real run does | compat | foreign | migrate --root ROOT --dry-run | 1 | exists with other content;policy not installed | same
 dry run, bus model: a foreign policy file refuses | bus | foreign | migrate --root ROOT --dry-run | 1 | exists with other content | same
+a FIFO at the unbind attribute fails at once, never waits | compat fifo-unbind | - | migrate --root ROOT | 1 | cannot unbind dax0.1 from dax_pmem_compat;the system is in the compat model | etc/modprobe.d/daxctl.conf
 '
 
 run_case() {
@@ -50,8 +51,9 @@ run_case() {
 	before=$(manifest "$d")
 	args=${args//ROOT/$d/root}
 	# shellcheck disable=SC2086 # words
-	out=$(DAXBUS_TEST_LIVE=$d/live "$DAXBUS" $args 2>&1)
+	out=$(DAXBUS_TEST_LIVE=$d/live timeout 30 "$DAXBUS" $args 2>&1)
 	rc=$?
+	[ "$rc" = 124 ] && problems+=("still running after 30 s")
 	[ "$rc" = "$want_rc" ] || problems+=("exit $rc, want $want_rc")
 	IFS=';' read -r -a want <<<"$pieces"
 	for piece in "${want[@]}"; do
