@@ -132,6 +132,51 @@ for step in early root; do
 	fi
 done
 
+# Scale: the in-use scan of `migrate --dry-run` and `status` against fake
+# running systems (bench/fake-live.py) on tmpfs, median of 3 runs.  The scan
+# reads each descriptor's link once (and stats the ones that name a file):
+# its cost grows with processes x descriptors, the floor being /proc itself.
+ms_median() {
+	local i t0 ts=()
+	for i in 1 2 3; do
+		t0=$(date +%s%N)
+		"$@" >/dev/null 2>&1
+		ts+=($((($(date +%s%N) - t0) / 1000000)))
+	done
+	printf '%s\n' "${ts[@]}" | sort -n | sed -n 2p
+}
+scale=/dev/shm/daxbus-bench.$$
+# shellcheck source=../tests/lib/t.sh
+. "$top/tests/lib/t.sh"
+# shellcheck source=../tests/migrate/lib.sh
+. "$top/tests/migrate/lib.sh"
+declare -A scan_ms=()
+for n in 1000 10000; do
+	rm -rf "$scale" && mkdir -p "$scale"
+	if live "$scale/live" compat && root "$scale/root" &&
+		python3 "$top/bench/fake-live.py" procs "$scale/live" "$n" 100 50 &&
+		DAXBUS_TEST_LIVE=$scale/live "$DAXBUS" migrate --root "$scale/root" --dry-run >/dev/null 2>&1; then
+		scan_ms[$n]=$(DAXBUS_TEST_LIVE=$scale/live ms_median "$DAXBUS" migrate --root "$scale/root" --dry-run)
+	else
+		scan_ms[$n]=failed
+	fi
+done
+row "migrate --dry-run, 1,000 procs x 100 fds x 50 maps (ms)" "${scan_ms[1000]}" "(growth base)" ""
+row "migrate --dry-run, 10,000 procs x 100 fds x 50 maps (ms)" "${scan_ms[10000]}" "<= 1000" \
+	"$([ "${scan_ms[10000]}" != failed ] && verdict "${scan_ms[10000]}" 1000 le)"
+if [ "${scan_ms[1000]}" != failed ] && [ "${scan_ms[10000]}" != failed ] && [ "${scan_ms[1000]}" -gt 0 ]; then
+	row "  growth 1,000 -> 10,000 processes (x)" "$(awk -v a="${scan_ms[1000]}" -v b="${scan_ms[10000]}" 'BEGIN{printf "%.1f", b/a}')" "~10 (linear)" ""
+fi
+rm -rf "$scale" && mkdir -p "$scale/live/proc/1" "$scale/live/dev"
+echo systemd >"$scale/live/proc/1/comm"
+if [ -n "${tree:-}" ] && python3 "$top/bench/fake-live.py" devices "$scale/live" 1000; then
+	st=$(DAXBUS_TEST_LIVE=$scale/live ms_median "$DAXBUS" status --root "$tree" --kver 5.10.0-32-amd64)
+	row "status, 1,000 device-DAX instances (ms)" "$st" "<= 100" "$(verdict "$st" 100 le)"
+else
+	row "status, 1,000 device-DAX instances (ms)" "failed" "<= 100" "NO"
+fi
+rm -rf "$scale"
+
 printf '| %-50s | %10s | %-20s | %-4s |\n' "measure" "value" "target" "met"
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..52})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..22})" "------"
 printf '%s\n' "${rows[@]}"
