@@ -8,6 +8,9 @@ datadir    ?= $(prefix)/share
 mandir     ?= $(datadir)/man
 DRACUT_MODULES_DIR ?= $(prefix)/lib/dracut/modules.d
 INITRAMFS_TOOLS_DIR ?= $(datadir)/initramfs-tools
+# Where bash-completion looks (its pkg-config file, for this prefix), else
+# the path it uses by default.
+BASH_COMPLETION_DIR ?= $(or $(shell pkg-config --define-variable=prefix=$(prefix) --variable=completionsdir bash-completion 2>/dev/null),$(datadir)/bash-completion/completions)
 DESTDIR    ?=
 
 B          ?= build
@@ -103,12 +106,14 @@ install: $(B)/daxbus
 	install -D -m 0755 initramfs-tools/scripts/init-top/daxbus $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-top/daxbus
 	install -D -m 0755 initramfs-tools/scripts/init-bottom/daxbus $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-bottom/daxbus
 	install -D -m 0644 man/initramfs-tools.daxbus.7 $(DESTDIR)$(mandir)/man7/initramfs-tools.daxbus.7
+	install -D -m 0644 completion/daxbus $(DESTDIR)$(BASH_COMPLETION_DIR)/daxbus
 
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/daxbus $(DESTDIR)$(datadir)/daxbus/daxctl.conf \
 	      $(DESTDIR)$(mandir)/man8/daxbus.8 $(DESTDIR)$(mandir)/man7/dracut.daxbus.7 \
 	      $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/daxbus $(DESTDIR)$(mandir)/man7/initramfs-tools.daxbus.7 \
-	      $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-top/daxbus $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-bottom/daxbus
+	      $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-top/daxbus $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-bottom/daxbus \
+	      $(DESTDIR)$(BASH_COMPLETION_DIR)/daxbus
 	rm -rf $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus $(DESTDIR)$(datadir)/daxbus/dracut.conf.d $(DESTDIR)$(datadir)/daxbus/package-hook
 	-rmdir $(DESTDIR)$(datadir)/daxbus
 

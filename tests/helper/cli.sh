@@ -193,4 +193,29 @@ for verb in enable disable status migrate initrd; do
 		fail "daxbus(8) and $verb --help disagree" "${missing[*]:-no SYNOPSIS line for $verb}"
 	fi
 done
+
+# bash completion (completion/daxbus): words typed -> what it offers
+# (the program is the first word, as a user types it)
+COMPCASES=$(cat <<'TABLE'
+the commands | daxbus _ | enable disable status migrate initrd help
+a command's prefix | daxbus mi | migrate
+options without a command | daxbus - | --help --version
+status's options, from its --help | daxbus status -- | --root --kver --json --quiet --verbose --help
+after an option, still the options | daxbus migrate --dry-run --j | --json
+the initramfs steps | daxbus initrd _ | early root
+--log's values | daxbus initrd early --log _ | kmsg stderr
+--root takes a directory | daxbus enable --root /proc/sel | /proc/self
+an unknown command: nothing | daxbus frob -- |
+TABLE
+)
+while IFS='|' read -r name words want; do
+	name=$(trim "$name"); want=$(trim "$want")
+	read -r -a w <<<"$(trim "$words")"
+	w[0]=$DAXBUS
+	[ "${w[-1]}" = _ ] && w[-1]=""
+	# shellcheck disable=SC2016
+	got=$(bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _daxbus; echo "${COMPREPLY[*]}"' \
+		sh "$T_TOP/completion/daxbus" "${w[@]}" 2>&1)
+	if [ "$got" = "$want" ]; then pass "completion: $name"; else fail "completion: $name" "got '$got', want '$want'"; fi
+done <<<"$COMPCASES"
 t_done
