@@ -43,7 +43,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* not symmetric */
 	if (alen <= KMODCONF_MAX && !kmodconf_equivalent(ca, alen, ca, alen))
 		abort(); /* not reflexive */
-	if (alen <= KMODCONF_MAX / 4 && kmodconf_normalize(ca, alen, &norm, &nlen) == 0) {
+	/*
+	 * A text ending in an unescaped backslash is the one kmod 28-33 and 34
+	 * read differently (the former keep a 0xff byte, daxbus(8) lists it):
+	 * normalizing follows kmod 34, so under both readings at once it cannot
+	 * be equivalent, and the policy judgement asks for both anyway.
+	 */
+	size_t tail = 0;
+	while (tail < alen && ca[alen - 1 - tail] == '\\')
+		tail++;
+	if (tail % 2 == 0 && alen <= KMODCONF_MAX / 4 && kmodconf_normalize(ca, alen, &norm, &nlen) == 0) {
 		if (nlen <= KMODCONF_MAX && !kmodconf_equivalent(ca, alen, norm, nlen))
 			abort(); /* normalizing changed what kmod reads */
 		free(norm);
