@@ -137,8 +137,8 @@ done
 # reads each descriptor's link once (and stats the ones that name a file):
 # its cost grows with processes x descriptors, the floor being /proc itself.
 ms_median() {
-	local i t0 ts=()
-	for i in 1 2 3; do
+	local t0 ts=()
+	for _ in 1 2 3; do
 		t0=$(date +%s%N)
 		"$@" >/dev/null 2>&1
 		ts+=($((($(date +%s%N) - t0) / 1000000)))
