@@ -28,34 +28,25 @@ static int operands(void *args, int argc, char *argv[])
 
 #define MAX_FILES 3
 
+static bool disable_may_touch(enum policy_state s)
+{
+	return s == POLICY_ABSENT || s == POLICY_OURS || s == POLICY_LINK;
+}
+
+static const struct policy_verb DISABLE = {
+	.action = "remove",
+	.refusing = "remove",
+	.equivalent_hint = "; delete it by hand if it should go",
+	.may_touch = disable_may_touch,
+};
+
 static int examine(int rootfd, struct policy_args *a, const struct policy_file **files, char **paths,
 		   struct policy_found *found, unsigned n)
 {
-	int r, refused = 0;
+	int refused = policy_examine(rootfd, &a->r, &DISABLE, files, paths, found, n);
 
-	for (unsigned i = 0; i < n; i++) {
-		r = policy_classify(rootfd, files[i], &found[i]);
-		if (r < 0)
-			return log_error_errno(r, "cannot inspect %s: %m", paths[i]);
-	}
-	for (unsigned i = 0; i < n; i++) {
-		char why[400];
-		const char *reason;
-
-		_cleanup_free_ char *where = NULL;
-
-		if (found[i].state == POLICY_ABSENT || found[i].state == POLICY_OURS || found[i].state == POLICY_LINK)
-			continue;
-		where = policy_resolved_path(rootfd, files[i], paths[i]);
-		reason = policy_refusal(&found[i], why, sizeof(why));
-		refused = log_error_errno(EFOREIGN_DAXBUS, "%s %s; refusing to remove it%s", where ? where : paths[i], reason,
-					  found[i].state == POLICY_EQUIVALENT ? "; delete it by hand if it should go" : "");
-		report_add(&a->r, OBJECT_FILE, paths[i], "remove", RESULT_REFUSED, reason);
-	}
-	if (refused < 0)
-		for (unsigned i = 0; i < n; i++)
-			if (found[i].state == POLICY_ABSENT || found[i].state == POLICY_OURS || found[i].state == POLICY_LINK)
-				report_add(&a->r, OBJECT_FILE, paths[i], "remove", RESULT_SKIPPED, "another file was refused");
+	if (refused == -EFOREIGN_DAXBUS)
+		policy_report_skipped(&a->r, &DISABLE, paths, found, n);
 	return refused;
 }
 

@@ -61,30 +61,25 @@ static int wanted_files(int rootfd, const struct policy_args *a, const struct po
 	return 0;
 }
 
+static bool enable_may_touch(enum policy_state s)
+{
+	return s != POLICY_FOREIGN && s != POLICY_NOT_FILE;
+}
+
+static const struct policy_verb ENABLE = {
+	.action = "install",
+	.refusing = "replace",
+	.may_touch = enable_may_touch,
+};
+
 /* Everything looked at before anything is written: a refusal writes nothing. */
 static int examine(int rootfd, struct policy_args *a, const struct policy_file **files, char **paths,
 		   struct policy_found *found, unsigned n)
 {
-	int r, refused = 0;
+	int refused = policy_examine(rootfd, &a->r, &ENABLE, files, paths, found, n);
 
-	for (unsigned i = 0; i < n; i++) {
-		r = policy_classify(rootfd, files[i], &found[i]);
-		if (r < 0)
-			return log_error_errno(r, "cannot inspect %s: %m", paths[i]);
-	}
-	for (unsigned i = 0; i < n; i++) {
-		char why[400];
-		const char *reason;
-
-		_cleanup_free_ char *where = NULL;
-
-		if (found[i].state != POLICY_FOREIGN && found[i].state != POLICY_NOT_FILE)
-			continue;
-		where = policy_resolved_path(rootfd, files[i], paths[i]);
-		reason = policy_refusal(&found[i], why, sizeof(why));
-		refused = log_error_errno(EFOREIGN_DAXBUS, "%s %s; refusing to replace it", where ? where : paths[i], reason);
-		report_add(&a->r, OBJECT_FILE, paths[i], "install", RESULT_REFUSED, reason);
-	}
+	if (refused != 0 && refused != -EFOREIGN_DAXBUS)
+		return refused;
 	if (refused == 0 && a->runtime) {
 		/* kmod reads /etc's daxctl.conf instead of /run's: a foreign one there defeats us */
 		struct policy_found etc;
@@ -98,9 +93,7 @@ static int examine(int rootfd, struct policy_args *a, const struct policy_file *
 		}
 	}
 	if (refused < 0)
-		for (unsigned i = 0; i < n; i++)
-			if (found[i].state != POLICY_FOREIGN && found[i].state != POLICY_NOT_FILE)
-				report_add(&a->r, OBJECT_FILE, paths[i], "install", RESULT_SKIPPED, "another file was refused");
+		policy_report_skipped(&a->r, &ENABLE, paths, found, n);
 	return refused;
 }
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "cli.h"
+#include "policy.h"
 #include "report.h"
 
 extern const struct verb VERB_ENABLE, VERB_DISABLE, VERB_STATUS, VERB_MIGRATE, VERB_INITRD;
@@ -22,3 +23,24 @@ struct policy_args {
  * migrate, which installs exactly what enable installs.
  */
 int enable_install(int rootfd, const char *root, bool runtime, struct report *rep);
+
+/* How enable or disable treats the files in its way (verb-examine.c). */
+struct policy_verb {
+	const char *action;                    /* in the report: "install", "remove" */
+	const char *refusing;                  /* "refusing to <this> it": "replace", "remove" */
+	const char *equivalent_hint;           /* added to a refusal of an equivalent file, or NULL */
+	bool (*may_touch)(enum policy_state s); /* may the run write or remove a file found so */
+};
+
+/*
+ * Classify FILES[0..N) (their paths PATHS) into FOUND, then refuse each one
+ * V may not touch: logged with its reason, reported refused.  Nothing is
+ * written.  Returns 0, -EFOREIGN_DAXBUS when something was refused, or the
+ * error of a file that could not be looked at.
+ */
+int policy_examine(int rootfd, struct report *rep, const struct policy_verb *v, const struct policy_file **files,
+		   char **paths, struct policy_found *found, unsigned n);
+
+/* After a refusal: report every file V could have touched as skipped. */
+void policy_report_skipped(struct report *rep, const struct policy_verb *v, char **paths,
+			   const struct policy_found *found, unsigned n);
