@@ -39,10 +39,23 @@ char *fd_path(int fd, const char *name, const char *fallback)
 	return p;
 }
 
+/* What strtoull/strtol left at END: the whole text read, an attribute's newline allowed. */
+static int parse_end(const char *s, const char *end)
+{
+	if (errno)
+		return -errno;
+	if (end == s)
+		return -EINVAL;
+	if (*end == '\n')
+		end++;
+	return *end ? -EINVAL : 0;
+}
+
 int parse_u64(const char *s, int base, unsigned long long *ret)
 {
 	unsigned long long v;
 	char *end;
+	int r;
 
 	if (!s || (base != 10 && base != 16))
 		return -EINVAL;
@@ -52,31 +65,26 @@ int parse_u64(const char *s, int base, unsigned long long *ret)
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, base);
-	if (errno || end == s || (base == 16 && end == s + 2))
-		return errno ? -errno : -EINVAL;
-	if (*end == '\n')
-		end++;
-	if (*end)
-		return -EINVAL;
-	*ret = v;
-	return 0;
+	if (base == 16 && end == s + 2)
+		return -EINVAL; /* "0x" alone */
+	r = parse_end(s, end);
+	if (r == 0)
+		*ret = v;
+	return r;
 }
 
 int parse_long(const char *s, long *ret)
 {
 	long v;
 	char *end;
+	int r;
 
 	if (!s || !*s)
 		return -EINVAL;
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || end == s)
-		return errno ? -errno : -EINVAL;
-	if (*end == '\n')
-		end++;
-	if (*end)
-		return -EINVAL;
-	*ret = v;
-	return 0;
+	r = parse_end(s, end);
+	if (r == 0)
+		*ret = v;
+	return r;
 }
