@@ -82,14 +82,7 @@ check_compat_baseline() {
 
 # DAX modules in the initramfs: the bus model is already there.
 check_initramfs_bus() {
-	bus_model
-	expect_before_udevd
-	expect_loaded_in dax_pmem initramfs
-	expect_kmsg "daxbus: runtime policy installed in /run/modprobe.d/daxctl.conf"
-	expect_kmsg "daxbus: kernel $K510 in the initramfs: compat"
-	expect_kmsg "daxbus: nd:t7 resolves to dax_pmem with the initramfs's configuration"
-	expect conf./run/modprobe.d/daxctl.conf "file:$POLICY_SHA"
-	expect conf./etc/modprobe.d/daxctl.conf "file:$POLICY_SHA"
+	expect_bus_from_initramfs "$K510"
 }
 
 # DAX modules only in the real root, root mounted ro, both init flavours.

@@ -101,3 +101,18 @@ expect_units_ran() {
 			seen+=("the journal has no Finished/Started line of $u")
 	done
 }
+
+# The DAX drivers were in kernel KVER's initramfs (a compat kernel): the
+# early step put the policy in /run before udevd, dax_pmem loaded in the
+# initramfs, the bus model, and the root step persisted the policy.
+expect_bus_from_initramfs() {
+	local kver=$1
+	bus_model
+	expect_before_udevd
+	expect_loaded_in dax_pmem initramfs
+	expect_kmsg "daxbus: runtime policy installed in /run/modprobe.d/daxctl.conf"
+	expect_kmsg "daxbus: kernel $kver in the initramfs: compat"
+	expect_kmsg "daxbus: nd:t7 resolves to dax_pmem with the initramfs's configuration"
+	expect conf./run/modprobe.d/daxctl.conf "file:$POLICY_SHA"
+	expect conf./etc/modprobe.d/daxctl.conf "file:$POLICY_SHA"
+}

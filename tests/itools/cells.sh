@@ -146,15 +146,8 @@ check_itools_baseline() {
 check_itools_initramfs_bus() {
 	[ "$(itools_image_dax_modules "$1" "$2")" = "$ITOOLS_DAX_MODULES" ] ||
 		seen+=("image has DAX modules: $(itools_image_dax_modules "$1" "$2")")
-	bus_model
 	itools_expect_order "$1" "$2"
-	expect_before_udevd
-	expect_loaded_in dax_pmem initramfs
-	expect_kmsg "daxbus: runtime policy installed in /run/modprobe.d/daxctl.conf"
-	expect_kmsg "daxbus: kernel $ITOOLS_KVER in the initramfs: compat"
-	expect_kmsg "daxbus: nd:t7 resolves to dax_pmem with the initramfs's configuration"
-	expect conf./run/modprobe.d/daxctl.conf "file:$POLICY_SHA"
-	expect conf./etc/modprobe.d/daxctl.conf "file:$POLICY_SHA"
+	expect_bus_from_initramfs "$ITOOLS_KVER"
 }
 
 # DAX drivers only in the root (Debian's defaults), root mounted ro: bus
