@@ -116,3 +116,19 @@ expect_bus_from_initramfs() {
 	expect conf./run/modprobe.d/daxctl.conf "file:$POLICY_SHA"
 	expect conf./etc/modprobe.d/daxctl.conf "file:$POLICY_SHA"
 }
+
+# The DAX drivers only in the real root, mounted ro at SYSROOT in the
+# initramfs: the policy in /run, persisted through a remount rw and back,
+# dax_pmem loaded from the root, the bus model.
+expect_bus_from_root() {
+	local sysroot=$1
+	bus_model
+	expect_loaded_in dax_pmem root
+	expect conf./etc/modprobe.d/daxctl.conf "file:$POLICY_SHA"
+	expect conf./run/modprobe.d/daxctl.conf "file:$POLICY_SHA"
+	expect_kmsg "daxbus: runtime policy installed in /run/modprobe.d/daxctl.conf"
+	expect_kmsg "daxbus: remounted $sysroot read-write for the write"
+	expect_kmsg "daxbus: policy persisted in $sysroot/etc/modprobe.d/daxctl.conf"
+	expect_kmsg "daxbus: remounted $sysroot read-only again"
+	expect_status "policy: enabled (/etc/modprobe.d/daxctl.conf)"
+}

@@ -155,18 +155,10 @@ check_itools_initramfs_bus() {
 check_itools_firstboot() {
 	itools_image_dax_modules "$1" "$2" | tr ' ' '\n' | grep -q -x -e dax_pmem -e dax_pmem_compat &&
 		seen+=("image has DAX drivers: $(itools_image_dax_modules "$1" "$2")")
-	bus_model
 	itools_expect_order "$1" "$2"
 	expect_before_udevd
-	expect_loaded_in dax_pmem root
-	expect conf./etc/modprobe.d/daxctl.conf "file:$POLICY_SHA"
-	expect conf./run/modprobe.d/daxctl.conf "file:$POLICY_SHA"
-	expect_kmsg "daxbus: runtime policy installed in /run/modprobe.d/daxctl.conf"
-	expect_kmsg "daxbus: remounted /root read-write for the write"
-	expect_kmsg "daxbus: policy persisted in /root/etc/modprobe.d/daxctl.conf"
-	expect_kmsg "daxbus: remounted /root read-only again"
+	expect_bus_from_root /root
 	itools_expect_ro_again
-	expect_status "policy: enabled (/etc/modprobe.d/daxctl.conf)"
 }
 
 # rd.daxbus=0: compat model, nothing written anywhere.
