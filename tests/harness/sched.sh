@@ -180,21 +180,16 @@ _sched_load_argv() {
 	done
 }
 
-sched_image() {
-	local name=${1:?sched_image NAME BUILDER [ARGS...]}
-	shift
-	[ -n "${1-}" ] || _sched_err "image $name: no builder" || return 1
+# _sched_declare KIND ARGC ARGV NAME BUILDER [ARGS...]: an image or a base
+_sched_declare() {
+	local kind=$1 argc=$2 argv=$3 name=$4
+	shift 4
+	[ -n "${1-}" ] || _sched_err "$kind $name: no builder" || return 1
 	_sched_name_ok "$name" || return 1
-	_sched_store_argv SI_ARGC SI_ARGV "$name" "$@"
+	_sched_store_argv "$argc" "$argv" "$name" "$@"
 }
-
-sched_base() {
-	local name=${1:?sched_base NAME BUILDER [ARGS...]}
-	shift
-	[ -n "${1-}" ] || _sched_err "base $name: no builder" || return 1
-	_sched_name_ok "$name" || return 1
-	_sched_store_argv SBASE_ARGC SBASE_ARGV "$name" "$@"
-}
+sched_image() { _sched_declare image SI_ARGC SI_ARGV "${1:?sched_image NAME BUILDER [ARGS...]}" "${@:2}"; }
+sched_base() { _sched_declare base SBASE_ARGC SBASE_ARGV "${1:?sched_base NAME BUILDER [ARGS...]}" "${@:2}"; }
 
 sched_cell() {
 	local cell=${1:?sched_cell CELL BOOTS CHECK [ARGS...]} boots=${2:?sched_cell CELL BOOTS CHECK [ARGS...]}
