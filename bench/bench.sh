@@ -14,8 +14,11 @@ row() { rows+=("$(printf '| %-50s | %10s | %-20s | %-4s |' "$1" "$2" "$3" "$4")"
 verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { if (op == "le") print (v <= t ? "yes" : "NO"); else print (v >= t ? "yes" : "NO") }'; }
 
 # Size.  The targets guard against regressions and were set again when
-# `migrate` came in (issue 11): it links libkmod's module insertion and
-# removal (about 15 KiB) and adds 9 KiB of its own, 117.8 -> 141.8 KiB.
+# `migrate` came in: it links libkmod's module insertion and removal (about
+# 15 KiB) and adds 9 KiB of its own, 117.8 -> 141.8 KiB.  The in-use scan
+# that makes migrate safe on a real server (every thread's descriptor table,
+# mount namespaces, a deadline-bound child for the candidates) and the JSON
+# reports took it to 165.8 KiB; the target stays, as a question to answer.
 size=$(stat -c %s "$DAXBUS")
 row "stripped size of build/daxbus (KiB)" "$(awk -v s="$size" 'BEGIN{printf "%.1f", s/1024}')" "<= 144" "$(verdict "$size" $((144 * 1024)) le)"
 
