@@ -6,6 +6,7 @@ prefix     ?= /usr
 sbindir    ?= $(prefix)/sbin
 datadir    ?= $(prefix)/share
 mandir     ?= $(datadir)/man
+docdir     ?= $(datadir)/doc/daxbus
 DRACUT_MODULES_DIR ?= $(prefix)/lib/dracut/modules.d
 INITRAMFS_TOOLS_DIR ?= $(datadir)/initramfs-tools
 # Where bash-completion looks (its pkg-config file, for this prefix), else
@@ -107,6 +108,7 @@ install: $(B)/daxbus
 	install -D -m 0755 initramfs-tools/scripts/init-bottom/daxbus $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-bottom/daxbus
 	install -D -m 0644 man/initramfs-tools.daxbus.7 $(DESTDIR)$(mandir)/man7/initramfs-tools.daxbus.7
 	install -D -m 0644 completion/daxbus $(DESTDIR)$(BASH_COMPLETION_DIR)/daxbus
+	for f in examples/*/*; do install -D -m 0644 $$f $(DESTDIR)$(docdir)/$$f || exit 1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/daxbus $(DESTDIR)$(datadir)/daxbus/daxctl.conf \
@@ -114,6 +116,8 @@ uninstall:
 	      $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/daxbus $(DESTDIR)$(mandir)/man7/initramfs-tools.daxbus.7 \
 	      $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-top/daxbus $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-bottom/daxbus \
 	      $(DESTDIR)$(BASH_COMPLETION_DIR)/daxbus
+	rm -rf $(DESTDIR)$(docdir)/examples
+	-rmdir $(DESTDIR)$(docdir)
 	rm -rf $(DESTDIR)$(DRACUT_MODULES_DIR)/50daxbus $(DESTDIR)$(datadir)/daxbus/dracut.conf.d $(DESTDIR)$(datadir)/daxbus/package-hook
 	-rmdir $(DESTDIR)$(datadir)/daxbus
 

@@ -187,22 +187,10 @@ kmem_disk() {
 		echo "movable = true"
 	} >"$dir/daxctl.conf"
 	grep -q 'RUN+="/usr/bin/daxctl -C \$env{DEVNAME}"' "$root$KMEM_SHIPPED_RULE" ||
-		{ boot_die "$KMEM_SHIPPED_RULE is not the rule cells-kmem.sh describes: check it again"; return 1; }
-	{
-		echo "# daxbus boot test: replaces Debian 12's rule, whose \"daxctl -C\" fails;"
-		echo "# a template without instance gets the device's escaped sysfs path."
-		echo 'ACTION=="add", SUBSYSTEM=="dax", TAG+="systemd", ENV{SYSTEMD_WANTS}+="daxdev-reconfigure@.service"'
-	} >"$dir/daxctl-device.rules"
-	{
-		echo "# daxbus boot test: daxctl's configuration for one DAX device, outside"
-		echo "# udev's event (libndctl waits for udev's queue to drain)."
-		echo "[Unit]"
-		echo "Description=daxctl configuration for %I"
-		echo "Documentation=man:daxctl-reconfigure-device(1)"
-		echo "[Service]"
-		echo "Type=oneshot"
-		echo "ExecStart=/usr/bin/daxctl reconfigure-device --check-config %I"
-	} >"$dir/daxdev-reconfigure@.service"
+		{ boot_die "$KMEM_SHIPPED_RULE is not the rule tests/migrate/cells.sh describes: check it again"; return 1; }
+	# the workaround as shipped (examples/debian12-daxctl, README)
+	cp "$BOOT_TOP/examples/debian12-daxctl/90-daxctl-device.rules" "$dir/daxctl-device.rules" &&
+		cp "$BOOT_TOP/examples/debian12-daxctl/daxdev-reconfigure@.service" "$dir/daxdev-reconfigure@.service" || return 1
 	disk_overlay "$(disk_base "$root")" "$out" && disk_with "$out" _kmem_put "$dir"
 }
 _kmem_put() {
