@@ -114,7 +114,19 @@ _guest_qemu_once() {
 		"$@" -serial stdio -serial "file:$dir/report.raw" </dev/null >"$dir/console.fifo" 2>>"$dir/qemu.log" &
 		qpid=$!
 	fi
-	(sleep "$limit" && kill -9 "$qpid" 2>/dev/null && echo "timed out after $limit s" >"$dir/timedout") &
+	# The watchdog holds no descriptor of the caller's and its sleep ends with
+	# it: a sleep left running kept a boot_locked lock held around this run
+	# (the NVDIMM conversion's) for the whole limit, and other boots waited.
+	(
+		for f in /proc/"$BASHPID"/fd/*; do
+			f=${f##*/}
+			[ "$f" -gt 2 ] && exec {f}>&-
+		done
+		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+		sleep "$limit" &
+		nap=$!
+		wait "$nap" && kill -9 "$qpid" 2>/dev/null && echo "timed out after $limit s" >"$dir/timedout"
+	) &
 	dog=$!
 	if [ -n "$re" ]; then
 		: >"$dir/console.run"
@@ -129,6 +141,7 @@ _guest_qemu_once() {
 		rm -f "$dir/console.fifo"
 	fi
 	wait "$qpid" || rc=$?
+	pkill -P "$dog" 2>/dev/null
 	kill "$dog" 2>/dev/null
 	wait "$dog" 2>/dev/null
 	cat "$dir/console.run" >>"$dir/console.log" 2>/dev/null

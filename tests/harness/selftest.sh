@@ -444,5 +444,19 @@ is "a failed boot keeps its disk" "$(ls "$BOOT_DIR/f1/disk.qcow2" 2>/dev/null)" 
 n=$(grep -c '^not ok - boot cell ' <<<"$out")
 is "every failing cell is counted as a failure" "$n" 11
 
+# --- 7. a QEMU run leaves nothing behind holding the caller's locks ---------------
+# (_guest_qemu_once with a stand-in for QEMU, inside a held boot_locked lock:
+# the lock is free again as soon as the run is over, not at the watchdog's limit)
+qdir=$work/qemu-once
+mkdir -p "$qdir"
+boot_locked selftest-qemu _guest_qemu_once "$qdir" 987 true
+if flock -n -w 0 "$BOOT_CACHE/.selftest-qemu.lock" true; then
+	pass "a finished QEMU run leaves no watchdog holding the lock it ran under"
+else
+	fail "a finished QEMU run leaves no watchdog holding the lock it ran under" \
+		"the lock is still held: $(pgrep -af '^sleep 987$')"
+fi
+pkill -f '^sleep 987$'
+
 [ "$t_failed" = 0 ] && rm -rf "$work"
 t_done
