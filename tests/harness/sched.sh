@@ -113,20 +113,28 @@ _sched_check_kv() {
 	esac
 }
 
-# sched_boot BOOT key=value...
-sched_boot() {
-	local name=${1:?sched_boot BOOT key=value...} kv k v
-	shift
+# _sched_keys KIND NAME "KEY..." key=value...: NAME declared once, each
+# argument a key=value of the allowed KEYs, checked, into SB
+_sched_keys() {
+	local kind=$1 name=$2 allowed=$3 kv k v
+	shift 3
 	_sched_name_ok "$name" || return 1
-	[ -z "${SB_KIND[$name]+x}" ] || _sched_err "boot $name declared twice" || return 1
+	[ -z "${SB_KIND[$name]+x}" ] || _sched_err "$kind $name declared twice" || return 1
 	for kv in "$@"; do
 		k=${kv%%=*}
 		v=${kv#*=}
-		[ "$k" != "$kv" ] || _sched_err "boot $name: '$kv' is not key=value" || return 1
-		[[ " $SCHED_BOOT_KEYS " == *" $k "* ]] && [ "$k" != run ] || _sched_err "boot $name: unknown key '$k'" || return 1
+		[ "$k" != "$kv" ] || _sched_err "$kind $name: '$kv' is not key=value" || return 1
+		[[ " $allowed " == *" $k "* ]] || _sched_err "$kind $name: unknown key '$k' (${allowed// /, })" || return 1
 		_sched_check_kv "$name" "$k" "$v" || return 1
 		SB[$name,$k]=$v
 	done
+}
+
+# sched_boot BOOT key=value...
+sched_boot() {
+	local name=${1:?sched_boot BOOT key=value...}
+	shift
+	_sched_keys boot "$name" "${SCHED_BOOT_KEYS/ run/}" "$@" || return 1
 	[ -n "$(_sb "$name" disk)" ] || _sched_err "boot $name: disk= is required" || return 1
 	if [ "$(_sb "$name" kernel)" != entry ]; then
 		[ -n "$(_sb "$name" initrd)" ] || _sched_err "boot $name: initrd= is required" || return 1
@@ -138,20 +146,9 @@ sched_boot() {
 
 # sched_job NAME run=FUNC [slots=N] [after="..."] [timeout=S]
 sched_job() {
-	local name=${1:?sched_job NAME run=FUNC ...} kv k v
+	local name=${1:?sched_job NAME run=FUNC ...}
 	shift
-	_sched_name_ok "$name" || return 1
-	[ -z "${SB_KIND[$name]+x}" ] || _sched_err "job $name declared twice" || return 1
-	for kv in "$@"; do
-		k=${kv%%=*}
-		v=${kv#*=}
-		case $k in
-		run | slots | after | timeout) ;;
-		*) _sched_err "job $name: unknown key '$k' (run, slots, after, timeout)" || return 1 ;;
-		esac
-		_sched_check_kv "$name" "$k" "$v" || return 1
-		SB[$name,$k]=$v
-	done
+	_sched_keys job "$name" "run slots after timeout" "$@" || return 1
 	[ -n "$(_sb "$name" run)" ] || _sched_err "job $name: run= is required" || return 1
 	SB_KIND[$name]=job
 	SB_ORDER+=("$name")
