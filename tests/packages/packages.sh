@@ -265,7 +265,10 @@ else
 	fail ".deb control" "$ctrl" "$calls"
 fi
 # The package's files are `make install`'s, plus documentation.
-expect=$(install_listing "$work/inst-deb" prefix=/usr | sed -E 's|^([0-7]+ /usr/share/man/.*)$|\1.gz|')
+# (the documentation directory, examples included, is compared on its own below)
+expect=$(install_listing "$work/inst-deb" prefix=/usr | sed -E 's|^([0-7]+ /usr/share/man/.*)$|\1.gz|' |
+	grep -v -e ' /usr/share/doc/daxbus/')
+debdoc=$(dpkg-deb --fsys-tarfile "$deb" | tar -t | sed 's|^\.||')
 actual=$(dpkg-deb --fsys-tarfile "$deb" | tar -tv | awk '$1 !~ /^d/ { print $1, substr($6, 2) }' |
 	while read -r perm path; do
 		m=0
@@ -283,6 +286,9 @@ if [ -n "$expect" ] && [ "$actual" = "$expect" ]; then
 else
 	fail ".deb vs make install" "$(diff <(echo "$expect") <(echo "$actual") | head -20)"
 fi
+for f in examples/debian12-daxctl/90-daxctl-device.rules examples/debian12-daxctl/daxdev-reconfigure@.service; do
+	grep -qx "/usr/share/doc/daxbus/$f" <<<"$debdoc" || fail ".deb: /usr/share/doc/daxbus/$f" "not in the package"
+done
 
 t0=$(boot_now)
 lint=$(lintian -I --pedantic --show-overrides "$debdir/daxbus_${version}_$arch.changes" 2>&1 | grep -v 'running with root privileges')
@@ -439,7 +445,7 @@ rpmfile=$(find "$top/RPMS" -name "daxbus-$version-*.rpm" 2>/dev/null | head -n1)
 expect=$(install_listing "$work/inst-rpm" prefix="$(rpm --eval '%{_prefix}')" sbindir="$(rpm --eval '%{_sbindir}')" \
 	datadir="$(rpm --eval '%{_datadir}')" mandir="$(rpm --eval '%{_mandir}')" \
 	DRACUT_MODULES_DIR="$(rpm --eval '%{_prefix}')/lib/dracut/modules.d" |
-	grep -v -e ' /usr/share/initramfs-tools/' -e ' /usr/share/man/man7/initramfs-tools\.daxbus\.7$')
+	grep -v -e ' /usr/share/initramfs-tools/' -e ' /usr/share/man/man7/initramfs-tools\.daxbus\.7$' -e ' /usr/share/doc/daxbus/')
 rpmlist=$(rpm -qp --qf '[%{FILEMODES:octal} %{FILENAMES}\n]' "$rpmfile" 2>/dev/null)
 actual=$(awk '$1 !~ /^4/ { print substr($1, length($1) - 2), $2 }' <<<"$rpmlist" |
 	sed -E 's/\.(gz|xz|bz2|zst)$//' | grep -v -e " /usr/share/doc/daxbus" -e " /usr/share/licenses/daxbus" | LC_ALL=C sort)
@@ -453,6 +459,8 @@ if [ -n "$rpmfile" ] && [ -n "$expect" ] && [ "$actual" = "$expect" ] && [ $dirs
 else
 	fail "rpm vs make install" "$(diff <(echo "$expect") <(echo "$actual") | head -20)"
 fi
+grep -q '^[0-7]* /usr/share/doc/daxbus[^/]*/examples/debian12-daxctl/daxdev-reconfigure@\.service$' <<<"$rpmlist" ||
+	fail "rpm: the daxctl examples" "no examples/debian12-daxctl/daxdev-reconfigure@.service under /usr/share/doc"
 t_time "rpmbuild" "$t0"
 
 t_time "tests/packages/packages.sh" "$t0_all"
