@@ -23,6 +23,8 @@ HOSTONLY_DAX_KOS="dax_pmem dax_pmem_compat dax_pmem_core device_dax"
 # A hostonly dracut run under TCG takes minutes: the agent's unit and QEMU
 # get more time in the stage-1 boots.
 HOSTONLY_DROPIN="$hostonly_here/actions/hostonly-timeout.conf:/etc/systemd/system/daxbus-guest.service.d/hostonly.conf"
+# what both stage-1 actions source
+HOSTONLY_LIB="$hostonly_here/actions/hostonly-dracut.sh:/var/lib/daxbus-test/hostonly-dracut.sh"
 HOSTONLY_STAGE1_TIMEOUT=1000
 
 # Stage 1's disk: the dracut root with the package of this tree (built once,
@@ -37,14 +39,14 @@ hostonly_build_disk() {
 }
 
 sched_boot hostonly-build kver="$HOSTONLY_KVER" disk=fn:hostonly_build_disk \
-	initrd="disk:/boot/initrd.img-$HOSTONLY_KVER" put="$HOSTONLY_DROPIN" \
+	initrd="disk:/boot/initrd.img-$HOSTONLY_KVER" put="$HOSTONLY_DROPIN $HOSTONLY_LIB" \
 	actions="pre:$hostonly_here/actions/hostonly-build.sh" timeout="$HOSTONLY_STAGE1_TIMEOUT"
 sched_boot hostonly-daxbus kver="$HOSTONLY_KVER" disk=after:hostonly-build \
 	initrd="disk:/boot/initrd.img-$HOSTONLY_KVER" append="$APPEND_DEBUG rd.daxbus.debug"
 sched_boot hostonly-optout kver="$HOSTONLY_KVER" disk=after:hostonly-build \
 	initrd="disk:/boot/initrd.img-$HOSTONLY_KVER" append="$APPEND_DEBUG rd.daxbus=0"
 sched_boot hostonly-stale-build kver="$HOSTONLY_KVER" disk="treefn:root_variant dracut" \
-	initrd="disk:/boot/initrd.img-$HOSTONLY_KVER" put="$HOSTONLY_DROPIN" \
+	initrd="disk:/boot/initrd.img-$HOSTONLY_KVER" put="$HOSTONLY_DROPIN $HOSTONLY_LIB" \
 	actions="pre:$hostonly_here/actions/hostonly-stale-build.sh" timeout="$HOSTONLY_STAGE1_TIMEOUT"
 sched_boot hostonly-daxctl-stale kver="$HOSTONLY_KVER" disk=after:hostonly-stale-build \
 	initrd="disk:/boot/initrd.img-$HOSTONLY_KVER" append="$APPEND_DEBUG"

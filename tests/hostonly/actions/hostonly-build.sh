@@ -8,21 +8,12 @@
 # /etc as they are now.  Logs stay in /var/lib/daxbus-test for the host.
 set -u
 d=/var/lib/daxbus-test
-kver=$(uname -r)
 dpkg -i "$d/daxbus.deb" >"$d/dpkg.log" 2>&1
 echo "hostonly.dpkg_rc=$?"
 echo "hostonly.dpkg_status=$(dpkg-query -W -f='${Status} ${Version}' daxbus 2>&1)"
 echo "hostonly.helper_owner=$(dpkg -S /usr/sbin/daxbus 2>&1)"
 daxbus enable --dracut >"$d/enable.log" 2>&1
 echo "hostonly.enable_rc=$?"
-# Debian's dracut builds generic images (hostonly=no) unless told otherwise;
-# Fedora, RHEL and SUSE configure hostonly=yes.  -H asks for that mode
-# explicitly.  --no-compress: gzip of the image under TCG costs minutes and
-# compression is not what is tested.
-t0=$(date +%s)
-dracut -f -H --no-compress "/boot/initrd.img-$kver" "$kver" >"$d/dracut.log" 2>&1
-rc=$?
-echo "hostonly.dracut_rc=$rc"
-echo "hostonly.dracut_seconds=$(($(date +%s) - t0))"
-[ "$rc" = 0 ] || tail -n 5 "$d/dracut.log" | sed 's/^/hostonly.dracut_log=/'
-exit "$rc"
+# shellcheck source=hostonly-dracut.sh
+. "$d/hostonly-dracut.sh"
+hostonly_dracut "$d"

@@ -7,15 +7,10 @@
 set -u
 d=/var/lib/daxbus-test
 mkdir -p "$d"
-kver=$(uname -r)
-# -H: Debian's dracut defaults to generic images (see hostonly-build.sh);
-# --no-compress: gzip under TCG costs minutes.
-t0=$(date +%s)
-dracut -f -H --no-compress "/boot/initrd.img-$kver" "$kver" >"$d/dracut.log" 2>&1
+# shellcheck source=hostonly-dracut.sh
+. "$d/hostonly-dracut.sh"
+hostonly_dracut "$d"
 rc=$?
-echo "hostonly.dracut_rc=$rc"
-echo "hostonly.dracut_seconds=$(($(date +%s) - t0))"
-[ "$rc" = 0 ] || tail -n 5 "$d/dracut.log" | sed 's/^/hostonly.dracut_log=/'
 daxctl migrate-device-model >"$d/migrate.log" 2>&1
 m=$?
 echo "hostonly.migrate_rc=$m"
