@@ -40,16 +40,6 @@ static const struct policy_verb DISABLE = {
 	.may_touch = disable_may_touch,
 };
 
-static int examine(int rootfd, struct policy_args *a, const struct policy_file **files, char **paths,
-		   struct policy_found *found, unsigned n)
-{
-	int refused = policy_examine(rootfd, &a->r, &DISABLE, files, paths, found, n);
-
-	if (refused == -EFOREIGN_DAXBUS)
-		policy_report_skipped(&a->r, &DISABLE, paths, found, n);
-	return refused;
-}
-
 static int remove_all(int rootfd, struct policy_args *a, const struct policy_file **files, char **paths,
 		      struct policy_found *found, unsigned n)
 {
@@ -110,7 +100,7 @@ static int run_disable(void *args, int rootfd)
 	}
 	for (unsigned i = 0; i < n; i++)
 		paths[i] = policy_path(a->c.root, files[i]); /* named before anything is touched */
-	r = examine(rootfd, a, files, paths, found, n);
+	r = policy_examine(rootfd, a, &DISABLE, files, paths, found, n);
 	if (r == 0)
 		r = remove_all(rootfd, a, files, paths, found, n);
 	for (unsigned i = 0; i < n; i++)

@@ -66,36 +66,28 @@ static bool enable_may_touch(enum policy_state s)
 	return s != POLICY_FOREIGN && s != POLICY_NOT_FILE;
 }
 
+/* --runtime: kmod reads /etc's daxctl.conf instead of /run's, so a foreign one there defeats us. */
+static int enable_not_hidden(int rootfd, struct policy_args *a, char **paths)
+{
+	struct policy_found etc;
+
+	if (a->runtime && policy_classify(rootfd, &POLICY_MODPROBE_ETC, &etc) == 0 && policy_hides(&etc)) {
+		_cleanup_free_ char *p = policy_path(a->c.root, &POLICY_MODPROBE_ETC);
+		static const char why[] = "hides any runtime policy (kmod reads only the first daxctl.conf it finds)";
+		int r = log_error_errno(EHIDDEN_DAXBUS, "%s is not the daxbus policy and %s; nothing installed", p, why);
+
+		report_add(&a->r, OBJECT_FILE, paths[0], "install", RESULT_REFUSED, why);
+		return r;
+	}
+	return 0;
+}
+
 static const struct policy_verb ENABLE = {
 	.action = "install",
 	.refusing = "replace",
 	.may_touch = enable_may_touch,
+	.also = enable_not_hidden,
 };
-
-/* Everything looked at before anything is written: a refusal writes nothing. */
-static int examine(int rootfd, struct policy_args *a, const struct policy_file **files, char **paths,
-		   struct policy_found *found, unsigned n)
-{
-	int refused = policy_examine(rootfd, &a->r, &ENABLE, files, paths, found, n);
-
-	if (refused != 0 && refused != -EFOREIGN_DAXBUS)
-		return refused;
-	if (refused == 0 && a->runtime) {
-		/* kmod reads /etc's daxctl.conf instead of /run's: a foreign one there defeats us */
-		struct policy_found etc;
-
-		if (policy_classify(rootfd, &POLICY_MODPROBE_ETC, &etc) == 0 && policy_hides(&etc)) {
-			_cleanup_free_ char *p = policy_path(a->c.root, &POLICY_MODPROBE_ETC);
-			static const char why[] = "hides any runtime policy (kmod reads only the first daxctl.conf it finds)";
-
-			refused = log_error_errno(EHIDDEN_DAXBUS, "%s is not the daxbus policy and %s; nothing installed", p, why);
-			report_add(&a->r, OBJECT_FILE, paths[0], "install", RESULT_REFUSED, why);
-		}
-	}
-	if (refused < 0)
-		policy_report_skipped(&a->r, &ENABLE, paths, found, n);
-	return refused;
-}
 
 /* Take back what this run wrote before file I failed: all or nothing. */
 static void take_back(int rootfd, struct policy_args *a, const struct policy_file **files, char **paths,
@@ -198,7 +190,7 @@ static int run_enable(void *args, int rootfd)
 		return r;
 	for (unsigned i = 0; i < n; i++)
 		paths[i] = policy_path(a->c.root, files[i]); /* named before anything is touched */
-	r = examine(rootfd, a, files, paths, found, n);
+	r = policy_examine(rootfd, a, &ENABLE, files, paths, found, n);
 	if (r == 0) {
 		if (a->r.dry_run)
 			dry_run(a, files, paths, found, n);

@@ -10,7 +10,7 @@
 #include "util.h"
 #include "verbs.h"
 
-int policy_examine(int rootfd, struct report *rep, const struct policy_verb *v, const struct policy_file **files,
+int policy_examine(int rootfd, struct policy_args *a, const struct policy_verb *v, const struct policy_file **files,
 		   char **paths, struct policy_found *found, unsigned n)
 {
 	int r, refused = 0;
@@ -32,15 +32,13 @@ int policy_examine(int rootfd, struct report *rep, const struct policy_verb *v, 
 		refused = log_error_errno(EFOREIGN_DAXBUS, "%s %s; refusing to %s it%s", where ? where : paths[i], reason,
 					  v->refusing,
 					  found[i].state == POLICY_EQUIVALENT && v->equivalent_hint ? v->equivalent_hint : "");
-		report_add(rep, OBJECT_FILE, paths[i], v->action, RESULT_REFUSED, reason);
+		report_add(&a->r, OBJECT_FILE, paths[i], v->action, RESULT_REFUSED, reason);
 	}
+	if (refused == 0 && v->also)
+		refused = v->also(rootfd, a, paths);
+	if (refused < 0)
+		for (unsigned i = 0; i < n; i++)
+			if (v->may_touch(found[i].state))
+				report_add(&a->r, OBJECT_FILE, paths[i], v->action, RESULT_SKIPPED, "another file was refused");
 	return refused;
-}
-
-void policy_report_skipped(struct report *rep, const struct policy_verb *v, char **paths,
-			   const struct policy_found *found, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (v->may_touch(found[i].state))
-			report_add(rep, OBJECT_FILE, paths[i], v->action, RESULT_SKIPPED, "another file was refused");
 }

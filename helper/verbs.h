@@ -30,17 +30,16 @@ struct policy_verb {
 	const char *refusing;                  /* "refusing to <this> it": "replace", "remove" */
 	const char *equivalent_hint;           /* added to a refusal of an equivalent file, or NULL */
 	bool (*may_touch)(enum policy_state s); /* may the run write or remove a file found so */
+	/* when no file was refused, a further reason to refuse (logged, reported, < 0), or NULL */
+	int (*also)(int rootfd, struct policy_args *a, char **paths);
 };
 
 /*
  * Classify FILES[0..N) (their paths PATHS) into FOUND, then refuse each one
- * V may not touch: logged with its reason, reported refused.  Nothing is
- * written.  Returns 0, -EFOREIGN_DAXBUS when something was refused, or the
- * error of a file that could not be looked at.
+ * V may not touch (logged with its reason, reported refused), then ask
+ * V->also; after a refusal, every file V could have touched is reported
+ * skipped.  Nothing is written.  Returns 0, the refusal's error (< 0), or
+ * the error of a file that could not be looked at.
  */
-int policy_examine(int rootfd, struct report *rep, const struct policy_verb *v, const struct policy_file **files,
+int policy_examine(int rootfd, struct policy_args *a, const struct policy_verb *v, const struct policy_file **files,
 		   char **paths, struct policy_found *found, unsigned n);
-
-/* After a refusal: report every file V could have touched as skipped. */
-void policy_report_skipped(struct report *rep, const struct policy_verb *v, char **paths,
-			   const struct policy_found *found, unsigned n);
