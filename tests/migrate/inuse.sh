@@ -25,16 +25,10 @@ migrate_dry() {
 
 # verdict NAME WANT_RC PIECE...: judge the last migrate_dry ("!PIECE": must not appear)
 verdict() {
-	local name=$1 want=$2 piece problems=()
+	local name=$1 want=$2 problems=()
 	shift 2
 	[ "$rc" = "$want" ] || problems+=("exit $rc, want $want$([ "$rc" = 137 ] && echo ' (killed: it hung)')")
-	for piece in "$@"; do
-		if [ "${piece#!}" != "$piece" ]; then
-			! grep -qF -- "${piece#!}" <<<"$out" || problems+=("output has: ${piece#!}")
-		else
-			grep -qF -- "$piece" <<<"$out" || problems+=("output lacks: $piece")
-		fi
-	done
+	check_pieces "$out" "$@"
 	if [ ${#problems[@]} = 0 ]; then
 		pass "$name (${secs} s)"
 	else

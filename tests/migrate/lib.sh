@@ -76,3 +76,16 @@ root() {
 	done
 }
 
+# check_pieces TEXT PIECE...: each PIECE must be in TEXT ("!PIECE": must not
+# be); what is wrong is added to the caller's problems array
+check_pieces() {
+	local text=$1 piece
+	shift
+	for piece in "$@"; do
+		if [ "${piece#!}" != "$piece" ]; then
+			! grep -qF -- "${piece#!}" <<<"$text" || problems+=("output has: ${piece#!}")
+		else
+			grep -qF -- "$piece" <<<"$text" || problems+=("output lacks: $piece")
+		fi
+	done
+}

@@ -41,7 +41,7 @@ a FIFO at the unbind attribute fails at once, never waits | compat fifo-unbind |
 '
 
 run_case() {
-	local name=$1 lw=$2 rw=$3 args=$4 want_rc=$5 pieces=$6 after=$7 d out rc before now piece e want problems=()
+	local name=$1 lw=$2 rw=$3 args=$4 want_rc=$5 pieces=$6 after=$7 d out rc before now e want problems=()
 	d=$(t_tmp migrate)
 	# shellcheck disable=SC2086 # words
 	if ! live "$d/live" $lw || ! root "$d/root" $rw; then
@@ -56,15 +56,8 @@ run_case() {
 	[ "$rc" = 124 ] && problems+=("still running after 30 s")
 	[ "$rc" = "$want_rc" ] || problems+=("exit $rc, want $want_rc")
 	IFS=';' read -r -a want <<<"$pieces"
-	for piece in "${want[@]}"; do
-		piece=${piece//ROOT/$d/root}
-		piece=${piece//LIVE/$d/live}
-		if [ "${piece#!}" != "$piece" ]; then
-			! grep -qF -- "${piece#!}" <<<"$out" || problems+=("output has: ${piece#!}")
-		else
-			grep -qF -- "$piece" <<<"$out" || problems+=("output lacks: $piece")
-		fi
-	done
+	want=("${want[@]//ROOT/$d/root}")
+	check_pieces "$out" "${want[@]//LIVE/$d/live}"
 	now=$(manifest "$d")
 	if [ "$after" = same ]; then
 		[ "$now" = "$before" ] || problems+=("trees changed: $(diff <(echo "$before") <(echo "$now") | grep '^[<>]' | tr '\n' ' ')")
@@ -142,7 +135,7 @@ PY
 # The early initramfs step's rescue, with the same code: it never fails the
 # step (exit 0), and says what it did.
 early_case() {
-	local name=$1 words=$2 pieces=$3 bind=$4 d out rc piece want problems=()
+	local name=$1 words=$2 pieces=$3 bind=$4 d out rc want problems=()
 	d=$(t_tmp migrate)
 	# shellcheck disable=SC2086 # words
 	live "$d/live" $words && root "$d/root" -
@@ -153,13 +146,7 @@ early_case() {
 	[ "$rc" = 0 ] || problems+=("exit $rc, want 0")
 	[ "$(content_ref "$d/root/run/modprobe.d/daxctl.conf")" = "=policy" ] || problems+=("no runtime policy")
 	IFS=';' read -r -a want <<<"$pieces"
-	for piece in "${want[@]}"; do
-		if [ "${piece#!}" != "$piece" ]; then
-			! grep -qF -- "${piece#!}" <<<"$out" || problems+=("output has: ${piece#!}")
-		else
-			grep -qF -- "$piece" <<<"$out" || problems+=("output lacks: $piece")
-		fi
-	done
+	check_pieces "$out" "${want[@]}"
 	if [ -n "$bind" ]; then
 		[ "$(cat "$d/live/sys/bus/nd/drivers/dax_pmem_compat/bind" 2>/dev/null)" = "$bind" ] || problems+=("bind file does not hold $bind")
 	fi
