@@ -185,7 +185,9 @@ distclean:
 #   make fuzz FUZZ_SECONDS=3600    each harness for an hour (corpus kept in
 #                                  build/tests/fuzz-corpus, crashes next to it)
 #   make check-reliability         everything above, bounded, plus the table
-#                                  (concurrency: CONC_RUNS runs, 3000)
+#                                  (concurrency: CONC_RUNS runs, 3000),
+#                                  and the power-cut instants (two boot
+#                                  cells, tests/reliability/instants.sh)
 CLANG        ?= clang-14
 FUZZ_SECONDS ?= 15
 # make check-reliability races ten times the runs make check does (300).
@@ -251,4 +253,4 @@ fuzz: fuzz-build
 
 check-reliability: all asan-build fuzz-build
 	@tools/deps.sh test
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) CONC_RUNS=$(CONC_RUNS) tests/reliability/check.sh
+	@RELIABILITY_BOOTS=1 FUZZ_SECONDS=$(FUZZ_SECONDS) CONC_RUNS=$(CONC_RUNS) tests/reliability/check.sh

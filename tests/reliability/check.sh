@@ -26,6 +26,11 @@ for s in faults hostile concurrency fuzz asan; do
 	echo "# --- tests/reliability/$s.sh"
 	bash "$here/$s.sh"
 done
+# The power-cut instants boot QEMU for minutes: make check-reliability only.
+if [ "${RELIABILITY_BOOTS:-0}" = 1 ]; then
+	echo "# --- tests/reliability/instants.sh"
+	bash "$here/instants.sh"
+fi
 
 # The figures each script left, one table.
 echo "#"
