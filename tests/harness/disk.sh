@@ -13,7 +13,7 @@
 #   disk_put IMAGE SRC PATH          copy a host file in (mode, parents made)
 #   disk_extract IMAGE PATH OUT      copy a file out, links followed inside
 #   disk_ls IMAGE DIR / disk_rm IMAGE PATH
-#   disk_entry IMAGE                 -> the boot entry in /boot/loader/entries
+#   disk_entry IMAGE [RANK]          -> the boot entry in /boot/loader/entries
 #                                       (BLS): "linux PATH", "initrd PATH"
 #                                       (each), "options ..." lines
 # The *_raw forms take a raw image (or a view) and are what disk_with's
@@ -248,22 +248,19 @@ disk_rm() { disk_with "$1" disk_rm_raw "$2"; }
 disk_put() { disk_with "$1" disk_put_raw "$2" "$3"; }
 
 # The boot loader entry of a root (BLS, /boot/loader/entries/*.conf) with
-# the highest version, as "key value" lines: linux, initrd (one line each),
-# options.  OSTree writes one per deployment; the newest is the default.
+# the highest version (RANK 2: the next highest, ...), as "key value" lines:
+# linux, initrd (one line each), options.  OSTree writes one per deployment;
+# the newest is the default, the one after it the rollback.
 disk_entry_raw() {
-	local disk=$1 dir name best="" bestv=-1 v
+	local disk=$1 rank=${2:-1} dir name v best
 	dir=$(_disk_resolve "$disk" /boot/loader/entries) || return 1
-	for name in $(disk_ls_raw "$disk" "$dir"); do
+	best=$(for name in $(disk_ls_raw "$disk" "$dir"); do
 		case $name in *.conf) ;; *) continue ;; esac
 		v=$(DEBUGFS_PAGER=__none__ debugfs -R "cat \"$dir/$name\"" "$disk" 2>/dev/null | awk '$1 == "version" { print $2 }')
-		[ -n "$v" ] || v=0
-		if [ "$v" -gt "$bestv" ]; then
-			bestv=$v
-			best=$name
-		fi
-	done
-	[ -n "$best" ] || boot_die "no boot entry in /boot/loader/entries" || return 1
+		echo "${v:-0} $name"
+	done | sort -k1,1nr | sed -n "${rank}p" | cut -d' ' -f2-)
+	[ -n "$best" ] || boot_die "no boot entry number $rank in /boot/loader/entries" || return 1
 	DEBUGFS_PAGER=__none__ debugfs -R "cat \"$dir/$best\"" "$disk" 2>/dev/null |
 		awk '$1 == "linux" || $1 == "initrd" || $1 == "options" { print }'
 }
-disk_entry() { disk_with "$1" disk_entry_raw; }
+disk_entry() { disk_with "$1" disk_entry_raw "${2:-1}"; }

@@ -12,6 +12,8 @@
 #     kernel=disk:/PATH    the kernel in the boot's own disk (links followed)
 #     kernel=entry         kernel, initrd and arguments from the disk's boot
 #                          entry (BLS), e.g. an OSTree deployment's
+#            entry:N       from its Nth newest entry (entry:2: an OSTree
+#                          rollback, the deployment before the default)
 #     initrd=image:NAME    an image declared with sched_image
 #            disk:/PATH    from the boot's own disk, after put= and actions=
 #            file:PATH     a ready file
@@ -27,7 +29,9 @@
 #     append="ARGS"        kernel arguments after BOOT_BASE_APPEND
 #     after="BOOT..."      boots that must have run (successfully) first
 #     put="SRC:PATH..."    host files into the disk; "image:NAME:PATH" for an
-#                          image declared with sched_image
+#                          image declared with sched_image, "fn:FUNC:PATH"
+#                          for the file `FUNC BOOT RAW` prints (RAW: the
+#                          disk's raw view, before anything is put)
 #     actions="[pre:]FILE..."  guest actions (the agent runs them; see
 #                          guest/daxbus-guest): into /usr/local/lib/
 #                          daxbus-guest{.pre,}.d; a disk=after: copy starts
@@ -92,8 +96,8 @@ _sched_check_kv() {
 		esac ;;
 	kernel)
 		case $v in
-		disk:/* | entry) ;;
-		*) _sched_err "boot $name: kernel=$v (disk:/PATH or entry)" ;;
+		disk:/* | entry | entry:[1-9]) ;;
+		*) _sched_err "boot $name: kernel=$v (disk:/PATH, entry or entry:N)" ;;
 		esac ;;
 	disk)
 		case $v in
@@ -136,7 +140,7 @@ sched_boot() {
 	shift
 	_sched_keys boot "$name" "${SCHED_BOOT_KEYS/ run/}" "$@" || return 1
 	[ -n "$(_sb "$name" disk)" ] || _sched_err "boot $name: disk= is required" || return 1
-	if [ "$(_sb "$name" kernel)" != entry ]; then
+	if [[ $(_sb "$name" kernel) != entry* ]]; then
 		[ -n "$(_sb "$name" initrd)" ] || _sched_err "boot $name: initrd= is required" || return 1
 		[ -n "$(_sb "$name" kver)$(_sb "$name" kernel)" ] || _sched_err "boot $name: kver= or kernel= is required" || return 1
 	fi
@@ -338,6 +342,11 @@ _sched_fill_raw() {
 			e=${e#image:}
 			src=$(sched_image_path "${e%%:*}") || return 1
 			;;
+		fn:*)
+			path=${e#fn:*:}
+			e=${e#fn:}
+			src=$("${e%%:*}" "$b" "$raw") || return 1
+			;;
 		*)
 			src=${e%%:*}
 			path=${e#*:}
@@ -368,8 +377,8 @@ _sched_fill_raw() {
 _sched_make_boot_files() {
 	local _sb_=$1 _sdisk=$2 _sdir=$BOOT_DIR/$1 _sspec _sout _skernel
 	_sspec=$(_sb "$_sb_" kernel)
-	if [ "$_sspec" = entry ]; then
-		disk_with "$_sdisk" _sched_entry_files "$_sb_" || return 1
+	if [[ $_sspec == entry* ]]; then
+		disk_with "$_sdisk" _sched_entry_files "$_sb_" "${_sspec#entry}" || return 1
 		return 0
 	fi
 	if [[ $_sspec == disk:* ]]; then
@@ -401,9 +410,9 @@ _sched_make_boot_files() {
 # From the boot entry (BLS): the kernel, the initrds (concatenated: cpio
 # archives concatenate) and the options, as the boot loader would take them.
 _sched_entry_files() {
-	local raw=$1 b=$2 dir=$BOOT_DIR/$2 key val n=0
+	local raw=$1 b=$2 rank=${3#:} dir=$BOOT_DIR/$2 key val n=0
 	local -a initrds=()
-	disk_entry_raw "$raw" >"$dir/entry" || return 1
+	disk_entry_raw "$raw" "${rank:-1}" >"$dir/entry" || return 1
 	: >"$dir/initrd.img"
 	while read -r key val; do
 		case $key in

@@ -195,7 +195,6 @@ count() {
 	n=$(grep -c -x -- "$2" "$3" 2>/dev/null)
 	if [ "${n:-0}" = "$4" ]; then pass "$1"; else fail "$1" "'$2' ${n:-0} times in $3, want $4"; fi
 }
-is() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
 
 # --- 1. declarations are checked ------------------------------------------------
 
@@ -275,6 +274,9 @@ is "no view left mounted" "$(grep -c "$work" /proc/self/mountinfo)" 0
 disk_mkfs "$tree" "$work/t.img" 2>/dev/null
 is "disk_entry: the newest entry" "$(disk_entry "$work/t.img" | tr '\n' '|')" \
 	"linux /os/1/vmlinuz|initrd /os/1/initramfs.img|initrd /os/1/overlay.img|options root=/dev/vda ostree=/os/1|"
+is "disk_entry RANK 2: the one before it (a rollback)" "$(disk_entry "$work/t.img" 2 | tr '\n' '|')" \
+	"linux /os/1/vmlinuz|initrd /os/1/initramfs.img|options root=/dev/vda old=1|"
+is "disk_entry RANK 3: none, said" "$(disk_entry "$work/t.img" 3 2>&1 >/dev/null | grep -c 'no boot entry number 3')" 1
 
 # --- 3. slots ------------------------------------------------------------------------
 

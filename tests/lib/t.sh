@@ -22,6 +22,8 @@ trim() {
 }
 
 pass() { echo "ok - $1"; t_passed=$((t_passed + 1)); }
+# is NAME GOT WANT: one test, passed when GOT is WANT.
+is() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
 fail() {
 	echo "not ok - $1"
 	shift
