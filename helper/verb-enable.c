@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include "generator.h"
 #include "log.h"
+#include "ostree.h"
 #include "policy.h"
 #include "report.h"
 #include "util.h"
@@ -176,6 +177,19 @@ static void dry_run(struct policy_args *a, const struct policy_file **files, cha
 	}
 }
 
+/* On a booted OSTree deployment, what the /etc write means there (daxbus(8), OSTREE). */
+static void ostree_note(int rootfd, const char *root)
+{
+	struct ostree_booted o;
+
+	if (ostree_detect(rootfd, root, &o) < 0 || !o.booted)
+		return;
+	log_info("OSTree: %s is the booted deployment's own (%s); later deployments merge it", "/etc",
+		 o.deployment[0] ? o.deployment : "ostree= names none");
+	log_info("OSTree: reboot to use the bus model; an image that loads the DAX drivers itself needs daxbus "
+		 "in the image (dracut --add daxbus when the commit is built)");
+}
+
 static int run_enable(void *args, int rootfd)
 {
 	struct policy_args *a = args;
@@ -197,6 +211,8 @@ static int run_enable(void *args, int rootfd)
 		else
 			r = install(rootfd, a, files, paths, found, n);
 	}
+	if (r == 0 && !a->runtime)
+		ostree_note(rootfd, a->c.root);
 	for (unsigned i = 0; i < n; i++)
 		free(paths[i]);
 	return r;

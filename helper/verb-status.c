@@ -14,6 +14,7 @@
 #include "kmodq.h"
 #include "log.h"
 #include "modconf.h"
+#include "ostree.h"
 #include "policy.h"
 #include "sysfs.h"
 #include "util.h"
@@ -55,6 +56,7 @@ struct status {
 	struct generators gen;
 	char *stale_image; /* KVER's image, built by an old dracut before this module was installed */
 	struct dax_live l;
+	struct ostree_booted o;
 };
 
 static void status_free(struct status *s)
@@ -172,6 +174,18 @@ static const char *instance_mode(const struct dax_instance *d)
 	return d->system_ram ? "system-ram" : "devdax";
 }
 
+/* Where the effective policy lives, for an OSTree deployment: "etc", "run", "usr" or NULL. */
+static const char *ostree_policy_in(const char *where)
+{
+	if (!where)
+		return NULL;
+	if (strncmp(where, "etc/", 4) == 0)
+		return "etc";
+	if (strncmp(where, "run/", 4) == 0)
+		return "run";
+	return "usr";
+}
+
 static void print_json(const struct status *s)
 {
 	const char *where;
@@ -185,6 +199,13 @@ static void print_json(const struct status *s)
 	json_int(&j, "version", 2);
 	json_string(&j, "root", s->root);
 	json_bool(&j, "live", s->live);
+	if (s->o.booted) {
+		json_object_begin(&j, "ostree");
+		json_string(&j, "deployment", s->o.deployment[0] ? s->o.deployment : NULL);
+		json_string(&j, "policy_in", ostree_policy_in(where));
+		json_object_end(&j);
+	} else
+		json_null(&j, "ostree");
 
 	json_object_begin(&j, "kernel");
 	json_string(&j, "release", s->k.kver[0] ? s->k.kver : NULL);
@@ -317,6 +338,10 @@ static void print_text(const struct status *s)
 	unsigned count = 0;
 
 	printf("root: %s%s\n", s->root, s->live ? " (running system)" : "");
+	if (s->o.booted)
+		printf("ostree: booted deployment %s\n"
+		       "  its /etc is its own and is merged into later deployments; /usr and the initramfs come from its commit\n",
+		       s->o.deployment[0] ? s->o.deployment : "(ostree= does not name one)");
 	printf("kernel: %s\n", s->k.kver[0] ? s->k.kver : "(none found)");
 	printf("  kind:                  %s (%s%s%s)\n", kernel_kind(&s->k), kernel_kind_text(&s->k),
 	       s->k.index_error < 0 ? ": " : "", s->k.index_error < 0 ? errmsg(s->k.index_error) : "");
@@ -331,6 +356,13 @@ static void print_text(const struct status *s)
 	if (where)
 		printf(" (/%s/daxctl.conf)", where);
 	putchar('\n');
+	if (s->o.booted && where) {
+		const char *in = ostree_policy_in(where);
+
+		printf("  %s\n", streq(in, "etc")   ? "in this deployment's /etc: later deployments merge it"
+				 : streq(in, "run") ? "runtime only: not in this deployment's /etc, gone at the next boot"
+						    : "from the commit's /usr");
+	}
 	for (unsigned i = 0; i < s->m.n; i++) {
 		const struct modconf_entry *e = &s->m.e[i];
 
@@ -410,6 +442,8 @@ static int gather(const struct status_args *a, int rootfd, struct status *s)
 	(void)policy_classify(rootfd, &POLICY_DRACUT_DROPIN, &s->dracut_dropin);
 	(void)policy_classify(rootfd, &POLICY_ITOOLS_DROPIN, &s->itools_dropin);
 	(void)generators_detect(rootfd, &s->gen);
+	if (ostree_detect(rootfd, a->c.root, &s->o) < 0)
+		return log_error_errno(ENOMEM, "cannot tell which OSTree deployment %s was booted from: %m", a->c.root);
 	if (policy_in_place(s->dracut_dropin.state) && dracut_image_predates_module(rootfd, &s->gen, kver, &s->stale_image) < 0)
 		return log_error_errno(ENOMEM, "cannot name the initramfs of %s: %m", kver);
 	if (s->live) {
