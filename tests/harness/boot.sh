@@ -45,7 +45,7 @@ fresh() {
 }
 
 # The families, in the order their cells are listed.
-for family in dracut itools hostonly migrate reliability; do
+for family in dracut itools hostonly migrate reliability ostree; do
 	# shellcheck source=/dev/null
 	. "$harness/../$family/cells.sh"
 done

@@ -25,6 +25,9 @@
 #              systemd 247, the agent and $ROOTS_KVER's module tree and
 #              vmlinuz (no kernel package: no image is built)
 #   dracut106  the same for Debian 13 (trixie): dracut-ng 106, systemd 257
+#   ostree     the base root + Debian 12's dracut, ostree and ostree-boot
+#              (its 98ostree dracut module, ostree-prepare-root), no kernel
+#              package: tests/ostree/ makes deployments of it
 # shellcheck source=base.sh
 . "$(dirname "${BASH_SOURCE[0]}")/base.sh"
 [ -n "${HARNESS_ROOTS_LOADED-}" ] && return 0
@@ -217,12 +220,12 @@ root_variant() {
 	local v=${1:?root_variant VARIANT}
 	"$BOOT_TOP/tools/fetch-kernel.sh" "$ROOTS_KVER" >/dev/null || return 1
 	case $v in
-	dracut | itools)
+	dracut | itools | ostree)
 		boot_rootfs_base >/dev/null || return 1
 		boot_locked "root-$v" _root_bookworm_variant "$v"
 		;;
 	dracut051 | dracut106) boot_locked "root-$v" _root_release "$v" ;;
-	*) boot_die "root_variant: unknown variant '$v' (dracut, itools, dracut051, dracut106)" ;;
+	*) boot_die "root_variant: unknown variant '$v' (dracut, itools, ostree, dracut051, dracut106)" ;;
 	esac
 }
 
@@ -248,6 +251,7 @@ _root_bookworm_recipe() (
 	case $v in
 	dracut) pkgs="dracut linux-base" ;;
 	itools) pkgs="initramfs-tools linux-base busybox zstd" ;;
+	ostree) pkgs="dracut ostree ostree-boot" ;;
 	esac
 	root_copy "$base" "$root" || exit 1
 	# Maintainer scripts must not start daemons inside the chroot.
@@ -258,6 +262,12 @@ _root_bookworm_recipe() (
 	root_chroot "$root" apt-get -q update || exit 1
 	# shellcheck disable=SC2086 # a list of packages
 	root_chroot "$root" apt-get -q install -y --no-install-recommends $pkgs || exit 1
+	if [ "$v" = ostree ]; then
+		# a tree to commit, not a system to boot as it is: no kernel package
+		root_chroot "$root" apt-get -q clean
+		rm -rf "$root/var/lib/apt/lists/"* "$root/usr/sbin/policy-rc.d"
+		exit 0
+	fi
 	cp "$deb" "$root/tmp/" || exit 1
 	root_chroot "$root" dpkg -i "/tmp/$(basename "$deb")" || exit 1
 	rm -f "$root/tmp/$(basename "$deb")"
