@@ -168,6 +168,13 @@ dist:
 	git archive --format=tar --prefix=$(DIST)/ HEAD | gzip -n -9 > $(B)/$(DIST).tar.gz.tmp
 	@mv $(B)/$(DIST).tar.gz.tmp $(B)/$(DIST).tar.gz
 	@echo "built $(B)/$(DIST).tar.gz ($$(git rev-parse --short HEAD))"
+	@command -v ansible-galaxy >/dev/null || \
+		{ echo "make dist: ansible-galaxy is missing for the Ansible collection (apt-get install ansible-core)" >&2; exit 1; }
+	@rm -rf $(B)/dist-ansible && mkdir -p $(B)/dist-ansible
+	@git archive --format=tar HEAD ansible | tar -x -C $(B)/dist-ansible
+	@ansible-galaxy collection build --force --output-path $(B) $(B)/dist-ansible/ansible >/dev/null
+	@rm -rf $(B)/dist-ansible
+	@echo "built $(B)/daxbus-daxbus-$(VERSION).tar.gz (the Ansible collection daxbus.daxbus)"
 
 FORCE:
 

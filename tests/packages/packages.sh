@@ -85,6 +85,12 @@ if out=$(make -C "$clone" dist 2>&1) && [ -f "$clone/build/daxbus-$version.tar.g
 else
 	fail "make dist" "$out"
 fi
+coll=$clone/build/daxbus-daxbus-$version.tar.gz
+if [ -f "$coll" ] && tar -xzOf "$coll" MANIFEST.json 2>/dev/null | grep -q "\"version\": \"$version\""; then
+	pass "make dist: the Ansible collection, build/daxbus-daxbus-$version.tar.gz"
+else
+	fail "make dist: no Ansible collection daxbus-daxbus-$version.tar.gz of version $version" "$(ls "$clone/build")"
+fi
 dist=$clone/build/daxbus-$version.tar.gz
 expect=$(git -C "$clone" ls-files | sed "s|^|daxbus-$version/|" | LC_ALL=C sort)
 actual=$(tar -tzf "$dist" 2>/dev/null | grep -v '/$' | LC_ALL=C sort)
