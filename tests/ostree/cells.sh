@@ -132,25 +132,24 @@ ostree_readonly_config() {
 	printf '\n[sysroot]\nreadonly=true\n' >>"$out.tmp" && mv "$out.tmp" "$out" && echo "$out"
 }
 
-# Every boot: the entry's kernel, image and options, exactly; no_timer_check
-# against a rare early IO-APIC timer panic under TCG (DESIGN: OSTree).
-OSTREE_APPEND="no_timer_check"
+# Every boot: the entry's kernel, image and options, exactly (after the
+# harness's BOOT_BASE_APPEND, whose root=/dev/vda ro the entry's rw follows).
 ostree_boot() {
 	local b=$1
 	shift
 	[[ " $* " == *" kernel="* ]] || set -- kernel=entry "$@"
 	sched_boot "$b" "$@"
 }
-ostree_boot ostree-baked disk=base:ostree append="$OSTREE_APPEND daxbus.test.ostree_deploy=debian/upgraded"
-ostree_boot ostree-upgrade disk=after:ostree-baked append="$OSTREE_APPEND"
-ostree_boot ostree-rollback disk=after:ostree-upgrade kernel=entry:2 append="$OSTREE_APPEND"
-ostree_boot ostree-persist disk=base:ostree append="$OSTREE_APPEND rd.daxbus.persist=1 daxbus.test.ostree_deploy=debian/without"
-ostree_boot ostree-merge-carries disk=after:ostree-persist append="$OSTREE_APPEND"
-ostree_boot ostree-optout disk=base:ostree append="$OSTREE_APPEND rd.daxbus=0"
-ostree_boot ostree-readonly-sysroot disk=base:ostree append="$OSTREE_APPEND rd.daxbus.persist=1" \
+ostree_boot ostree-baked disk=base:ostree append="daxbus.test.ostree_deploy=debian/upgraded"
+ostree_boot ostree-upgrade disk=after:ostree-baked
+ostree_boot ostree-rollback disk=after:ostree-upgrade kernel=entry:2
+ostree_boot ostree-persist disk=base:ostree append="rd.daxbus.persist=1 daxbus.test.ostree_deploy=debian/without"
+ostree_boot ostree-merge-carries disk=after:ostree-persist
+ostree_boot ostree-optout disk=base:ostree append="rd.daxbus=0"
+ostree_boot ostree-readonly-sysroot disk=base:ostree append="rd.daxbus.persist=1" \
 	put="fn:ostree_readonly_config:/ostree/repo/config"
-ostree_boot ostree-enable-booted disk=base:ostree kernel=entry:2 append="$OSTREE_APPEND daxbus.test.ostree_enable=1"
-ostree_boot ostree-enable-booted-next disk=after:ostree-enable-booted kernel=entry:2 append="$OSTREE_APPEND"
+ostree_boot ostree-enable-booted disk=base:ostree kernel=entry:2 append="daxbus.test.ostree_enable=1"
+ostree_boot ostree-enable-booted-next disk=after:ostree-enable-booted kernel=entry:2
 
 # Booted through ostree-prepare-root, the deployment the cell meant.
 ostree_booted() {
