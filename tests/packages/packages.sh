@@ -258,7 +258,8 @@ else
 fi
 t_time "dpkg-buildpackage" "$t0"
 bu=$(dpkg-deb -f "$deb" Built-Using 2>/dev/null)
-if [ "$bu" = "kmod (= $kmod_debian)" ]; then pass "Built-Using: $bu"; else fail "Built-Using" "'$bu', expected 'kmod (= $kmod_debian)'"; fi
+musl=$(dpkg-query -W -f='${source:Package} (= ${source:Version})' musl-dev)
+is "Built-Using: the kmod and the musl it linked" "$bu" "kmod (= $kmod_debian), $musl"
 ctrl=$(dpkg-deb --ctrl-tarfile "$deb" 2>/dev/null | tar -t 2>/dev/null)
 scripts=$(dpkg-deb -I "$deb" postinst preinst prerm postrm triggers 2>/dev/null
 	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/daxbus/package-hook 2>/dev/null)
@@ -453,6 +454,8 @@ expect=$(install_listing "$work/inst-rpm" prefix="$(rpm --eval '%{_prefix}')" sb
 	DRACUT_MODULES_DIR="$(rpm --eval '%{_prefix}')/lib/dracut/modules.d" |
 	grep -v -e ' /usr/share/initramfs-tools/' -e ' /usr/share/man/man7/initramfs-tools\.daxbus\.7$' -e ' /usr/share/doc/daxbus/')
 rpmlist=$(rpm -qp --qf '[%{FILEMODES:octal} %{FILENAMES}\n]' "$rpmfile" 2>/dev/null)
+is "rpm License: daxbus, libkmod and musl (built with musl)" \
+	"$(rpm -qp --qf '%{LICENSE}' "$rpmfile" 2>/dev/null)" "GPL-2.0-only AND LGPL-2.1-or-later AND MIT"
 actual=$(awk '$1 !~ /^4/ { print substr($1, length($1) - 2), $2 }' <<<"$rpmlist" |
 	sed -E 's/\.(gz|xz|bz2|zst)$//' | grep -v -e " /usr/share/doc/daxbus" -e " /usr/share/licenses/daxbus" | LC_ALL=C sort)
 dirs_ok=1
