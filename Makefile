@@ -36,6 +36,10 @@ KMOD_CACHE ?= $(B)/cache
 # AUTO_DEPS=0: never apt-get install anything (package builds, other distributions).
 AUTO_DEPS  ?= 1
 CFLAGS     ?= -Os -g0 -flto
+# V=1 prints each compile and link command in full (the package builds set
+# it: a build log that shows the flags, as blhc wants).
+V          ?= 0
+Q          := $(if $(filter 1,$(V)),,@)
 WARN       := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration
 CPPFLAGS   += -D_GNU_SOURCE -DDAXBUS_VERSION='"$(VERSION)"' -I$(B)/gen -I$(B)/libkmod/include
 LDFLAGS    ?=
@@ -77,11 +81,11 @@ $(B)/gen/policy-text.h: $(TEXTS) tools/text-to-c.sh
 $(B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(LIBKMOD)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SECTIONS) -c $< -o $@
+	$(Q)$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SECTIONS) -c $< -o $@
 
 $(B)/daxbus: $(OBJS) $(LIBKMOD) Makefile
 	@echo "  LD      $@"
-	@$(CC) -static $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none -s -o $@.tmp $(OBJS) $(LIBKMOD)
+	$(Q)$(CC) -static $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none -s -o $@.tmp $(OBJS) $(LIBKMOD)
 	@if readelf -d $@.tmp | grep -q NEEDED; then echo "$@: has NEEDED entries, not static" >&2; rm -f $@.tmp; exit 1; fi
 	@mv $@.tmp $@
 	@echo "built $@ ($$(stat -c %s $@) bytes, static)"

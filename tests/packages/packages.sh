@@ -256,6 +256,8 @@ if (cd "$debdir/daxbus-$version" && KMOD_SOURCE=$kmod_src dpkg-buildpackage -us 
 else
 	fail "dpkg-buildpackage" "$(tail -n 15 "$debdir/build.log")"
 fi
+is "dpkg-buildpackage: the build log shows each compile command (V=1)" \
+	"$(grep -c -- ' -c helper/cli\.c -o build/obj/cli\.o$' "$debdir/build.log")" 1
 t_time "dpkg-buildpackage" "$t0"
 bu=$(dpkg-deb -f "$deb" Built-Using 2>/dev/null)
 musl=$(dpkg-query -W -f='${source:Package} (= ${source:Version})' musl-dev)
@@ -446,6 +448,8 @@ if rpmbuild -bb --nodeps --define "_topdir $top" --define "kmod_tarball $kmod_ta
 else
 	fail "rpmbuild" "$(tail -n 15 "$top/build.log")"
 fi
+is "rpmbuild: the build log shows each compile command (V=1)" \
+	"$(grep -c -- ' -c helper/cli\.c -o build/obj/cli\.o$' "$top/build.log")" 1
 rpmfile=$(find "$top/RPMS" -name "daxbus-$version-*.rpm" 2>/dev/null | head -n1)
 # Files (not directories) with their modes, as make install lays them out
 # with rpm's own directory macros; rpm adds %license and %doc.
