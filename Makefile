@@ -43,7 +43,11 @@ Q          := $(if $(filter 1,$(V)),,@)
 WARN       := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration
 CPPFLAGS   += -D_GNU_SOURCE -DDAXBUS_VERSION='"$(VERSION)"' -I$(B)/gen -I$(B)/libkmod/include
 LDFLAGS    ?=
-SECTIONS   := -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-stack-protector
+SECTIONS   := -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
+# Package builds keep a build-id and the symbols (BUILD_ID=sha1 STRIP_LINK=):
+# dh_strip and find-debuginfo strip the helper and fill the debug packages.
+BUILD_ID   ?= none
+STRIP_LINK ?= -s
 
 SRCS       := $(wildcard helper/*.c)
 OBJS       := $(patsubst helper/%.c,$(B)/obj/%.o,$(SRCS))
@@ -85,7 +89,7 @@ $(B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(LIBKMOD)
 
 $(B)/daxbus: $(OBJS) $(LIBKMOD) Makefile
 	@echo "  LD      $@"
-	$(Q)$(CC) -static $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none -s -o $@.tmp $(OBJS) $(LIBKMOD)
+	$(Q)$(CC) -static $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=$(BUILD_ID) $(STRIP_LINK) -o $@.tmp $(OBJS) $(LIBKMOD)
 	@if readelf -d $@.tmp | grep -q NEEDED; then echo "$@: has NEEDED entries, not static" >&2; rm -f $@.tmp; exit 1; fi
 	@mv $@.tmp $@
 	@echo "built $@ ($$(stat -c %s $@) bytes, static)"

@@ -262,6 +262,17 @@ t_time "dpkg-buildpackage" "$t0"
 bu=$(dpkg-deb -f "$deb" Built-Using 2>/dev/null)
 musl=$(dpkg-query -W -f='${source:Package} (= ${source:Version})' musl-dev)
 is "Built-Using: the kmod and the musl it linked" "$bu" "kmod (= $kmod_debian), $musl"
+# Debian's flags honoured, symbols in the debug package: the packaged
+# helper is stripped and has a build-id; daxbus-dbgsym holds its symbols,
+# which show the stack protector (dpkg-buildflags' -fstack-protector-strong).
+mkdir -p "$work/deb-x" && dpkg-deb -x "$deb" "$work/deb-x"
+is ".deb: the helper has a build-id" "$(readelf -n "$work/deb-x/usr/sbin/daxbus" 2>/dev/null | grep -c 'Build ID')" 1
+is ".deb: the helper is stripped" "$(readelf -S "$work/deb-x/usr/sbin/daxbus" 2>/dev/null | grep -c '\.symtab')" 0
+dbgsym=$(find "$debdir" -maxdepth 1 -name "daxbus-dbgsym_${version}_*.*deb" | head -n1)
+mkdir -p "$work/dbg-x" && [ -n "$dbgsym" ] && dpkg-deb -x "$dbgsym" "$work/dbg-x"
+dbgfile=$(find "$work/dbg-x/usr/lib/debug/.build-id" -name '*.debug' 2>/dev/null | head -n1)
+is "daxbus-dbgsym: the helper's symbols, under its build-id" "$([ -n "$dbgfile" ] && nm "$dbgfile" 2>/dev/null | grep -c ' T main$')" 1
+is "the helper is built with the stack protector" "$([ -n "$dbgfile" ] && nm "$dbgfile" 2>/dev/null | grep -c '__stack_chk_fail$' | grep -c '^[1-9]')" 1
 ctrl=$(dpkg-deb --ctrl-tarfile "$deb" 2>/dev/null | tar -t 2>/dev/null)
 scripts=$(dpkg-deb -I "$deb" postinst preinst prerm postrm triggers 2>/dev/null
 	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/daxbus/package-hook 2>/dev/null)
