@@ -8,6 +8,7 @@
 #                                    report.txt, qemu.cmd, qemu.log, seconds,
 #                                    accel, runs; 0 when a report came
 #   boot_report_get NAME KEY         first value of KEY in NAME's report
+#   boot_report_all NAME KEY         every value of KEY (a repeated key), a line each
 # KERNEL is a vmlinuz path, or a kernel release (the pinned kernels).
 # Per boot, in the environment of guest_run:
 #   GUEST_CACHE=unsafe|none|directsync|writeback   the disk's cache mode
@@ -224,6 +225,7 @@ _guest_own_boot_files() {
 }
 
 # First value of KEY in NAME's report (empty when absent).
-boot_report_get() {
-	sed -n "s/^$(printf '%s' "$2" | sed 's/[.[\*^$/]/\\&/g')=//p" "$BOOT_DIR/$1/report.txt" 2>/dev/null | head -n1
+boot_report_get() { boot_report_all "$1" "$2" | head -n1; }
+boot_report_all() {
+	sed -n "s/^$(printf '%s' "$2" | sed 's/[.[\*^$/]/\\&/g')=//p" "$BOOT_DIR/$1/report.txt" 2>/dev/null
 }

@@ -14,7 +14,6 @@ set -uo pipefail
 t_require modprobe python3 unshare chroot
 
 work=$(t_tmp judgements)
-json_get() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
 # --- kmod --------------------------------------------------------------------------
 

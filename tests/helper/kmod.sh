@@ -9,7 +9,6 @@ t_require modprobe python3
 K510=${DAXBUS_K510:-5.10.0-32-amd64}
 K61=${DAXBUS_K61:-6.1.0-50-amd64}
 
-json_get() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
 # What modprobe would insert last for nd:t7 (the driver itself), or "none".
 oracle() {

@@ -24,6 +24,8 @@ trim() {
 pass() { echo "ok - $1"; t_passed=$((t_passed + 1)); }
 # is NAME GOT WANT: one test, passed when GOT is WANT.
 is() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
+# json_get EXPR: EXPR (e.g. '["policy"]["state"]') of the JSON on stdin, as Python prints it.
+json_get() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 fail() {
 	echo "not ok - $1"
 	shift

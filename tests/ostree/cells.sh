@@ -122,8 +122,6 @@ ostree_base() {
 }
 sched_base ostree ostree_base
 
-# All values of a repeatable key of boot B's report, one per line.
-ostree_all() { sed -n "s/^$(printf '%s' "$2" | sed 's/[.[\*^$/]/\\&/g')=//p" "$BOOT_DIR/$1/report.txt" 2>/dev/null; }
 
 # The repository's config with sysroot.readonly=true, for ostree-readonly-sysroot.
 ostree_readonly_config() {
@@ -163,13 +161,13 @@ ostree_booted() {
 # the booted deployment's etc/modprobe.d/daxctl.conf.
 ostree_only_in_deployment() {
 	local found
-	found=$(ostree_all "$boot" ostree.found | tr '\n' ' ')
+	found=$(boot_report_all "$boot" ostree.found | tr '\n' ' ')
 	[ "$found" = "$(r ostree.deployment)/etc/modprobe.d/daxctl.conf " ] ||
 		seen+=("policies on the disk: ${found:-none} (want only $(r ostree.deployment)/etc/modprobe.d/daxctl.conf)")
 }
 ostree_config_diff() {
 	local d
-	d=$(ostree_all "$boot" ostree.config_diff | tr -s ' ' | tr '\n' ';')
+	d=$(boot_report_all "$boot" ostree.config_diff | tr -s ' ' | tr '\n' ';')
 	[ "$d" = "$1" ] || seen+=("config-diff under modprobe.d: '${d}' (want '$1')")
 }
 

@@ -9,7 +9,6 @@ set -uo pipefail
 t_require python3
 
 work=$(t_tmp ostree-status)
-json_get() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 dep=/ostree/deploy/debian/deploy/0123abcd.0
 
 # fakeroot DIR: booted from $dep through /ostree/boot.1/debian/BOOTCSUM/0
