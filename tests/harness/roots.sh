@@ -81,20 +81,22 @@ _root_debootstrap() {
 }
 
 # Run CMD in ROOT.  The mounts live only in the private namespace, so they
-# vanish with it, whatever happens inside.
+# vanish with it, whatever happens inside.  ROOT_CHROOT_MNT=DIR: a host
+# directory seen at ROOT's /mnt (a tool of ROOT working on DIR).
 root_chroot() {
 	local root=${1:?root_chroot ROOT CMD...}
 	shift
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare --mount --propagation private -- /bin/bash -c '
-		r=$1
-		shift
-		mount -t proc proc "$r/proc" &&
+		r=$1 m=$2
+		shift 2
+		{ [ -z "$m" ] || mount --bind "$m" "$r/mnt"; } &&
+			mount -t proc proc "$r/proc" &&
 			mount -t sysfs sysfs "$r/sys" &&
 			mount --rbind /dev "$r/dev" || exit 99
 		exec chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 			HOME=/root LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
-	' root_chroot "$root" "$@"
+	' root_chroot "$root" "${ROOT_CHROOT_MNT-}" "$@"
 }
 
 # Hard links keep the copy cheap, but programs that rewrite a file in place

@@ -24,13 +24,7 @@ ostree_tool() {
 	local dir=$1 tool
 	shift
 	tool=$(root_variant ostree) || return 1
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	unshare --mount --propagation private -- /bin/bash -c '
-		t=$1 d=$2
-		shift 2
-		mount --bind "$d" "$t/mnt" && mount -t proc proc "$t/proc" || exit 99
-		exec chroot "$t" /usr/bin/env -i PATH=/usr/sbin:/usr/bin LC_ALL=C.UTF-8 ostree "$@"
-	' ostree_tool "$tool" "$dir" "$@"
+	ROOT_CHROOT_MNT=$dir root_chroot "$tool" ostree "$@"
 }
 
 # The tree as ostree wants it: /etc as the default /usr/etc, /var empty,
