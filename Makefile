@@ -29,7 +29,7 @@ endif
 # KMOD_DEBIAN: Debian source version fetched with apt-get source (the default).
 # KMOD_SOURCE: a kmod tarball or unpacked tree instead; no apt needed.
 # KMOD_VERIFY=no: accept a KMOD_SOURCE whose checksum is in no row (warns).
-KMOD_DEBIAN ?= 30+20221128-1
+KMOD_DEBIAN ?= 34.2-2
 KMOD_SOURCE ?=
 KMOD_VERIFY ?= yes
 KMOD_CACHE ?= $(B)/cache
@@ -82,7 +82,13 @@ $(B)/gen/policy-text.h: $(TEXTS) tools/text-to-c.sh
 		DAXBUS_DRACUT_DROPIN_0_1_TEXT dracut/daxbus-0.1.conf \
 		DAXBUS_ITOOLS_DROPIN_TEXT initramfs-tools/conf.d/daxbus > $@.tmp && mv $@.tmp $@
 
-$(B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(LIBKMOD)
+# Which kmod the helper links, for `daxbus --version` (from libkmod.sh's record).
+$(B)/gen/build-info.h: $(LIBKMOD)
+	@mkdir -p $(@D)
+	@sed -n -e 's/^kmod_version=\(.*\)/#define DAXBUS_KMOD_VERSION "\1"/p' -e 's/^name=\(.*\)/#define DAXBUS_KMOD_SOURCE "\1"/p' \
+		$(B)/libkmod/source.info > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(B)/gen/build-info.h $(LIBKMOD)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SECTIONS) -c $< -o $@
@@ -163,7 +169,7 @@ syncheck:
 	for f in $$(tools/shell-files.sh sh); do bash --posix -n $$f && dash -n $$f || exit 1; done
 
 # daxbus-VERSION.tar.gz: the committed tree (git archive), so a build never
-# needs git.  Refuses when tracked files have uncommitted changes: the
+# needs git; the Debian orig tarballs (below); the Ansible collection.  Refuses when tracked files have uncommitted changes: the
 # tarball would not be what they contain.
 DIST       := daxbus-$(VERSION)
 dist:
@@ -176,6 +182,13 @@ dist:
 	git archive --format=tar --prefix=$(DIST)/ HEAD | gzip -n -9 > $(B)/$(DIST).tar.gz.tmp
 	@mv $(B)/$(DIST).tar.gz.tmp $(B)/$(DIST).tar.gz
 	@echo "built $(B)/$(DIST).tar.gz ($$(git rev-parse --short HEAD))"
+	@# The Debian source package: the same tarball as its orig, and kmod's
+	@# source (KMOD_DEBIAN's orig tarball, checked by its sha256) as the
+	@# component that debian/rules builds libkmod from.
+	@cp $(B)/$(DIST).tar.gz $(B)/daxbus_$(VERSION).orig.tar.gz
+	@k=$$(KMOD_DEBIAN='$(KMOD_DEBIAN)' tools/libkmod.sh --fetch $(KMOD_CACHE)) && \
+		cp "$$k" $(B)/daxbus_$(VERSION).orig-kmod.tar.xz.tmp && mv $(B)/daxbus_$(VERSION).orig-kmod.tar.xz.tmp $(B)/daxbus_$(VERSION).orig-kmod.tar.xz
+	@echo "built $(B)/daxbus_$(VERSION).orig.tar.gz and $(B)/daxbus_$(VERSION).orig-kmod.tar.xz (kmod $(KMOD_DEBIAN)), the Debian source package's"
 	@command -v ansible-galaxy >/dev/null || \
 		{ echo "make dist: ansible-galaxy is missing for the Ansible collection (apt-get install ansible-core)" >&2; exit 1; }
 	@rm -rf $(B)/dist-ansible && mkdir -p $(B)/dist-ansible
@@ -234,7 +247,7 @@ $(B)/.deps-rel: tools/deps.sh
 $(ASAN_LIBKMOD): tools/libkmod.sh tools/apt-private.sh | $(B)/.deps-rel
 	CC=$(CLANG) KMOD_DEBIAN=$(KMOD_DEBIAN) KMOD_SOURCE=$(KMOD_SOURCE) KMOD_VERIFY=$(KMOD_VERIFY) tools/libkmod.sh $(ASAN_B)/libkmod $(KMOD_CACHE)
 
-$(ASAN_B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(ASAN_LIBKMOD)
+$(ASAN_B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(B)/gen/build-info.h $(ASAN_LIBKMOD)
 	@mkdir -p $(@D)
 	@echo "  CC-ASAN $<"
 	@$(CLANG) $(WARN) $(ASAN_CPPFLAGS) -g -O1 $(SAN) -c $< -o $@
@@ -249,7 +262,7 @@ asan: asan-build
 	@tools/deps.sh test
 	@tests/reliability/asan.sh
 
-$(FUZZ_B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(ASAN_LIBKMOD)
+$(FUZZ_B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(B)/gen/build-info.h $(ASAN_LIBKMOD)
 	@mkdir -p $(@D)
 	@echo "  CC-FUZZ $<"
 	@$(CLANG) $(WARN) $(ASAN_CPPFLAGS) -Ihelper -g -O1 $(SAN) -fsanitize=fuzzer-no-link -Dmain=daxbus_main -c $< -o $@

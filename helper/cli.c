@@ -8,8 +8,15 @@
 #include "log.h"
 #include "util.h"
 
+#include "build-info.h"
+
 #ifndef DAXBUS_VERSION
 #define DAXBUS_VERSION "0"
+#endif
+#ifdef __GLIBC__
+#define DAXBUS_LIBC "glibc"
+#else
+#define DAXBUS_LIBC "musl"
 #endif
 
 #define MAX_OPTIONS 24
@@ -231,6 +238,7 @@ int cli_parse(int argc, char *argv[], const struct verb *const *verbs, size_t n_
 	}
 	if (streq(argv[1], "--version") || streq(argv[1], "-V")) {
 		puts("daxbus " DAXBUS_VERSION);
+		puts("libkmod " DAXBUS_KMOD_VERSION " (" DAXBUS_KMOD_SOURCE "), " DAXBUS_LIBC);
 		return 0;
 	}
 	for (size_t i = 0; i < n_verbs; i++)

@@ -5,6 +5,8 @@
 #
 # usage: tools/libkmod.sh OUTDIR CACHEDIR     build (a no-op when nothing changed)
 #        tools/libkmod.sh --digest TREE        print the tree digest of a kmod tree
+#        tools/libkmod.sh --fetch CACHEDIR     fetch KMOD_DEBIAN's orig tarball into
+#                                              CACHEDIR (once), check it, print its path
 #
 # Which source (the Makefile passes its variables of the same names):
 #   KMOD_SOURCE  a kmod tarball or unpacked tree; its sha256 (tarball) or tree
@@ -37,14 +39,20 @@ if [ "${1-}" = --digest ]; then
 	exit 0
 fi
 
+fetch_only=no
+if [ "${1-}" = --fetch ]; then
+	fetch_only=yes
+	set -- - "${2:?usage: libkmod.sh --fetch CACHEDIR}"
+	KMOD_SOURCE=
+fi
 out=${1:?usage: libkmod.sh OUTDIR CACHEDIR}
 cache=${2:?usage: libkmod.sh OUTDIR CACHEDIR}
 CC=${CC:-musl-gcc}
-KMOD_DEBIAN=${KMOD_DEBIAN:-30+20221128-1}
+KMOD_DEBIAN=${KMOD_DEBIAN:-34.2-2}
 KMOD_SOURCE=${KMOD_SOURCE:-}
 KMOD_VERIFY=${KMOD_VERIFY:-yes}
 case $KMOD_VERIFY in yes | no) ;; *) die "KMOD_VERIFY must be yes or no, not '$KMOD_VERIFY'" ;; esac
-command -v "$CC" >/dev/null || die "compiler '$CC' not found (musl-gcc: Debian's musl-tools; or make LIBC=glibc)"
+[ $fetch_only = yes ] || command -v "$CC" >/dev/null || die "compiler '$CC' not found (musl-gcc: Debian's musl-tools; or make LIBC=glibc)"
 
 # row FIELD VALUE -> the first row whose FIELD (1-based column) is VALUE
 row() {
@@ -87,6 +95,7 @@ if [ -z "$KMOD_SOURCE" ]; then
 	fi
 	sum=$(sha256sum <"$path" | cut -d' ' -f1)
 	[ "$sum" = "$want" ] || die "sha256 mismatch for $path: $sum, expected $want"
+	[ $fetch_only = no ] || { echo "$path"; exit 0; }
 elif [ -d "$KMOD_SOURCE" ]; then
 	kind=tree path=$(cd "$KMOD_SOURCE" && pwd)
 	[ -f "$path/libkmod/libkmod.h" ] || die "KMOD_SOURCE=$KMOD_SOURCE: not a kmod source tree (no libkmod/libkmod.h)"

@@ -30,6 +30,14 @@ out=$("$DAXBUS" --help); rc=$?
 if [ $rc = 0 ] && [[ $out == Usage:* ]]; then pass "--help: usage on stdout, exit 0"; else fail "--help" "rc=$rc"; fi
 out=$("$DAXBUS" --version); rc=$?
 if [ $rc = 0 ] && [[ $out == "daxbus "[0-9]* ]]; then pass "--version"; else fail "--version" "rc=$rc $out"; fi
+# The second line names the kmod that libkmod.sh built, as it recorded it.
+info=$(dirname "$DAXBUS")/libkmod/source.info
+if [ -f "$info" ]; then
+	is "--version names the linked libkmod's kmod release and source row" "$(sed -n 2p <<<"$out")" \
+		"libkmod $(sed -n 's/^kmod_version=//p' "$info") ($(sed -n 's/^name=//p' "$info")), musl"
+else
+	fail "--version: the build's record of its kmod" "no $info"
+fi
 
 cd "$T_TOP" || exit 1
 # the same lists `make syncheck` uses (tools/shell-files.sh)
