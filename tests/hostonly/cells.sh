@@ -110,7 +110,8 @@ hostonly_expect_image_policy() {
 # ran the compat model (nothing rebinds a bound device).
 hostonly_expect_build() {
 	local version
-	version=$(sed -n 's/^VERSION *:= *//p' "$BOOT_TOP/Makefile")
+	# the package's version (VERSION and the Debian revision)
+	version=$(dpkg-parsechangelog -l "$BOOT_TOP/debian/changelog" -S Version)
 	on hostonly-build
 	expect hostonly.dpkg_rc 0
 	expect hostonly.dpkg_status "install ok installed $version"

@@ -56,12 +56,14 @@ deb_package() {
 }
 
 _deb_package() {
-	local key version arch dir deb kmod work t0
+	local key version dversion arch dir deb kmod work t0
 	key=$(deb_key) || return 1
 	version=$(sed -n 's/^VERSION *:= *//p' "$BOOT_TOP/Makefile")
+	# the package's own version: VERSION and the Debian revision
+	dversion=$(dpkg-parsechangelog -l "$BOOT_TOP/debian/changelog" -S Version) || return 1
 	arch=$(dpkg --print-architecture)
 	dir=$DEB_CACHE/$key
-	deb=$dir/daxbus_${version}_$arch.deb
+	deb=$dir/daxbus_${dversion}_$arch.deb
 	if [ ! -f "$deb" ]; then
 		command -v dpkg-buildpackage >/dev/null || { boot_die "dpkg-buildpackage is not installed (tools/deps.sh package)"; return 1; }
 		kmod=$(_deb_kmod_tarball) || return 1
@@ -75,16 +77,16 @@ _deb_package() {
 		if ! (cd "$BOOT_TOP" && git ls-files -z | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
 			cpio -0 -pdm --quiet "$work/daxbus-$version") ||
 			! (cd "$work/daxbus-$version" && KMOD_SOURCE=$kmod dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
-			[ ! -f "$work/daxbus_${version}_$arch.deb" ]; then
+			[ ! -f "$work/daxbus_${dversion}_$arch.deb" ]; then
 			tail -n 15 "$work/build.log" >&2
 			cp "$work/build.log" "$DEB_CACHE/build.log" 2>/dev/null
 			rm -rf "$work"
 			boot_die "dpkg-buildpackage of the working tree failed, see $DEB_CACHE/build.log"
 			return 1
 		fi
-		deb_store "$work/daxbus_${version}_$arch.deb" "$key" || { rm -rf "$work"; return 1; }
+		deb_store "$work/daxbus_${dversion}_$arch.deb" "$key" || { rm -rf "$work"; return 1; }
 		rm -rf "$work"
-		boot_log "deb: daxbus_${version}_$arch.deb built in $(boot_elapsed "$t0") s (key ${key:0:12})"
+		boot_log "deb: daxbus_${dversion}_$arch.deb built in $(boot_elapsed "$t0") s (key ${key:0:12})"
 	fi
 	echo "$deb"
 }
