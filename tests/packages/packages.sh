@@ -38,11 +38,12 @@ fi
 work=$(t_tmp packages)
 
 # ---------------------------------------------------------------- versions
-v_deb=$(dpkg-parsechangelog -l "$T_TOP/debian/changelog" -S Version)
+deb_version=$(dpkg-parsechangelog -l "$T_TOP/debian/changelog" -S Version)
+v_deb=${deb_version%-*}
 v_rpm=$(sed -n 's/^Version: *//p' "$T_TOP/daxbus.spec")
 v_man=$(sed -n '1s/.*"daxbus \([^"]*\)".*/\1/p' "$T_TOP/man/daxbus.8" "$T_TOP/man/dracut.daxbus.7" | sort -u | tr '\n' ' ')
 if [ "$v_deb" = "$version" ] && [ "$v_rpm" = "$version" ] && [ "$v_man" = "$version " ]; then
-	pass "one version everywhere: Makefile, debian/changelog, daxbus.spec, man pages ($version)"
+	pass "one version everywhere: Makefile, debian/changelog ($deb_version), daxbus.spec, man pages ($version)"
 else
 	fail "versions" "Makefile $version, debian/changelog $v_deb, daxbus.spec $v_rpm, man pages $v_man"
 fi
@@ -85,6 +86,17 @@ if out=$(make -C "$clone" dist 2>&1) && [ -f "$clone/build/daxbus-$version.tar.g
 else
 	fail "make dist" "$out"
 fi
+# The Debian source package's two orig tarballs: the release tarball itself
+# and Debian's kmod orig tarball of KMOD_DEBIAN, checked by its row.
+orig=$clone/build/daxbus_$version.orig.tar.gz
+orig_kmod=$clone/build/daxbus_$version.orig-kmod.tar.xz
+kmod_sha=$(awk -v v="$kmod_debian" '!/^#/ && $3 == v { print $5 }' "$T_TOP/tools/kmod-sources.tsv")
+if cmp -s "$orig" "$clone/build/daxbus-$version.tar.gz" && [ -f "$orig_kmod" ] &&
+	[ "$(sha256sum <"$orig_kmod" | cut -d' ' -f1)" = "$kmod_sha" ]; then
+	pass "make dist: daxbus_$version.orig.tar.gz and daxbus_$version.orig-kmod.tar.xz (kmod $kmod_debian, its sha256 in tools/kmod-sources.tsv)"
+else
+	fail "make dist: the Debian orig tarballs" "$(ls -l "$clone/build")"
+fi
 coll=$clone/build/daxbus-daxbus-$version.tar.gz
 if [ -f "$coll" ] && tar -xzOf "$coll" MANIFEST.json 2>/dev/null | grep -q "\"version\": \"$version\""; then
 	pass "make dist: the Ansible collection, build/daxbus-daxbus-$version.tar.gz"
@@ -108,7 +120,7 @@ printf '#!/bin/sh\necho "git $*" >>%q\nexit 127\n' "$work/nogit/calls" >"$work/n
 chmod +x "$work/nogit/git"
 nogit_path=$work/nogit:$PATH
 if out=$(PATH=$nogit_path make -C "$src" KMOD_SOURCE="$kmod_src" 2>&1) && [ -x "$src/build/daxbus" ] &&
-	! readelf -d "$src/build/daxbus" | grep -q NEEDED && [[ $("$src/build/daxbus" --version) == "daxbus $version" ]]; then
+	! readelf -d "$src/build/daxbus" | grep -q NEEDED && [[ $("$src/build/daxbus" --version | head -n1) == "daxbus $version" ]]; then
 	pass "from the tarball: make KMOD_SOURCE=... builds a static build/daxbus"
 else
 	fail "build from the tarball" "$(tail -n 15 <<<"$out")"
@@ -192,7 +204,7 @@ if out=$(make -C "$src" B=build-glibc KMOD_SOURCE="$kmod_src" LIBC=glibc 2>&1); 
 	mkdir -p "$groot/etc"
 	dyn=$(readelf -d "$g" 2>&1)
 	if ! grep -q NEEDED <<<"$dyn" && file "$g" | grep -q 'statically linked' &&
-		[[ $("$g" --version) == "daxbus $version" ]] &&
+		[[ $("$g" --version) == "daxbus $version"$'\n'"libkmod "*", glibc" ]] &&
 		"$g" enable --root "$groot" 2>/dev/null && cmp -s "$groot/etc/modprobe.d/daxctl.conf" "$POLICY_FILE"; then
 		pass "LIBC=glibc: static, no NEEDED, --version and enable --root work ($(stat -c %s "$g") bytes)"
 	else
@@ -201,11 +213,11 @@ if out=$(make -C "$src" B=build-glibc KMOD_SOURCE="$kmod_src" LIBC=glibc 2>&1); 
 else
 	fail "LIBC=glibc build" "$(tail -n 10 <<<"$out")"
 fi
-# Debian 13's kmod (34, meson era: the other recipe) through the apt path;
-# its libkmod must answer exactly as the default one on both kernels, with
-# and without the policy.
-if out=$(make -C "$src" B=build-34 KMOD_CACHE="$T_TOP/build/cache" KMOD_DEBIAN=34.2-2 2>&1) &&
-	grep -qx recipe=34 "$src/build-34/libkmod/source.info"; then
+# Debian 12's kmod (30, autotools era: the other recipe) through the apt
+# path; its libkmod must answer exactly as the release's kmod 34 does on
+# both kernels, with and without the policy.
+if out=$(make -C "$src" B=build-30 KMOD_CACHE="$T_TOP/build/cache" KMOD_DEBIAN=30+20221128-1 2>&1) &&
+	grep -qx recipe=30 "$src/build-30/libkmod/source.info"; then
 	sroot=$work/status-root
 	diffs=""
 	for k in $BOOT_KVERS; do
@@ -217,18 +229,18 @@ if out=$(make -C "$src" B=build-34 KMOD_CACHE="$T_TOP/build/cache" KMOD_DEBIAN=3
 		[ $state = policy ] && "$src/build/daxbus" enable --root "$sroot" 2>/dev/null
 		for k in $BOOT_KVERS; do
 			a=$("$src/build/daxbus" status --root "$sroot" --kver "$k" --json 2>&1)
-			b=$("$src/build-34/daxbus" status --root "$sroot" --kver "$k" --json 2>&1)
+			b=$("$src/build-30/daxbus" status --root "$sroot" --kver "$k" --json 2>&1)
 			[ -n "$a" ] && [ "$a" = "$b" ] || diffs+="$k/$state: $(diff <(echo "$a") <(echo "$b") | head -5)"$'\n'
 		done
 	done
 	if [ -z "$diffs" ]; then
-		pass "KMOD_DEBIAN=34.2-2 (Debian 13, recipe 34): builds; status --json equals kmod 30's on $BOOT_KVERS, with and without policy"
+		pass "KMOD_DEBIAN=30+20221128-1 (Debian 12, recipe 30): builds; status --json equals kmod $kmod_debian's on $BOOT_KVERS, with and without policy"
 	else
-		fail "kmod 34 vs kmod 30" "$diffs"
+		fail "kmod 30 vs kmod $kmod_debian" "$diffs"
 	fi
 	rm -rf "$sroot"
 else
-	fail "KMOD_DEBIAN=34.2-2 build" "$(tail -n 10 <<<"$out")"
+	fail "KMOD_DEBIAN=30+20221128-1 build" "$(tail -n 10 <<<"$out")"
 fi
 t_time "KMOD_SOURCE and LIBC builds" "$t0"
 
@@ -243,22 +255,58 @@ install_listing() {
 }
 
 # ---------------------------------------------------------------- Debian package
+# As a distribution's build farm does it, all with the network off
+# (unshare -n): the source package made from the two orig tarballs of
+# `make dist` (dpkg-source -b, kmod unpacked in kmod/ as the README says),
+# unpacked again elsewhere (dpkg-source -x puts the component in kmod/) and
+# built there with dpkg-buildpackage, source and binary.
 t0=$(boot_now)
 debdir=$work/deb
-mkdir -p "$debdir"
-tar -xzf "$dist" -C "$debdir"
-deb=$debdir/daxbus_${version}_$arch.deb
-if (cd "$debdir/daxbus-$version" && KMOD_SOURCE=$kmod_src dpkg-buildpackage -us -uc -b >"$debdir/build.log" 2>&1) && [ -f "$deb" ]; then
-	pass "dpkg-buildpackage -us -uc -b: daxbus_${version}_$arch.deb"
+mkdir -p "$debdir/up" "$debdir/farm"
+cp "$orig" "$orig_kmod" "$debdir/up/"
+tar -xzf "$orig" -C "$debdir/up"
+out=$(cd "$debdir/up/daxbus-$version" && unshare -n dpkg-buildpackage -us -uc -b 2>&1)
+if [ -n "$out" ] && ! [ -e "$debdir/up/daxbus_${deb_version}_$arch.deb" ] &&
+	grep -q "no kmod source in kmod/" <<<"$out" && grep -q "orig-kmod.tar.xz" <<<"$out"; then
+	pass "dpkg-buildpackage without kmod/: stops naming the component tarball and how to unpack it"
+else
+	fail "dpkg-buildpackage without kmod/" "$(tail -n 5 <<<"$out")"
+fi
+mkdir -p "$debdir/up/daxbus-$version/kmod"
+tar -xf "$orig_kmod" -C "$debdir/up/daxbus-$version/kmod" --strip-components=1
+dsc=$debdir/up/daxbus_$deb_version.dsc
+if (cd "$debdir/up/daxbus-$version" && unshare -n dpkg-source -b . >"$debdir/source.log" 2>&1) && [ -f "$dsc" ] &&
+	grep -q "daxbus_$version.orig-kmod.tar.xz" "$dsc" && grep -qx 'Format: 3.0 (quilt)' "$dsc"; then
+	pass "unshare -n dpkg-source -b: daxbus_$deb_version.dsc, 3.0 (quilt), with the orig-kmod component"
+else
+	fail "dpkg-source -b" "$(tail -n 10 "$debdir/source.log")"
+fi
+cp "$dsc" "$debdir/up/daxbus_$deb_version.debian.tar.xz" "$orig" "$orig_kmod" "$debdir/farm/" 2>/dev/null
+deb=$debdir/farm/daxbus_${deb_version}_$arch.deb
+if (cd "$debdir/farm" && dpkg-source -x "daxbus_$deb_version.dsc" src >"$debdir/extract.log" 2>&1) &&
+	[ -f "$debdir/farm/src/kmod/libkmod/libkmod.c" ] &&
+	(cd "$debdir/farm/src" && unshare -n dpkg-buildpackage -us -uc >"$debdir/build.log" 2>&1) && [ -f "$deb" ]; then
+	pass "dpkg-source -x, then unshare -n dpkg-buildpackage -us -uc: daxbus_${deb_version}_$arch.deb, no network"
 	# The boot cells that install it with dpkg take it from build/deb
 	# (tests/lib/deb.sh): one dpkg-buildpackage per make check.
 	deb_store "$deb" || fail "keeping the .deb for the boot cells" "deb_store $deb failed"
 else
-	fail "dpkg-buildpackage" "$(tail -n 15 "$debdir/build.log")"
+	fail "offline build of the source package" "$(tail -n 15 "$debdir/extract.log" "$debdir/build.log" 2>/dev/null)"
 fi
 is "dpkg-buildpackage: the build log shows each compile command (V=1)" \
 	"$(grep -c -- ' -c helper/cli\.c -o build/obj/cli\.o$' "$debdir/build.log")" 1
-t_time "dpkg-buildpackage" "$t0"
+is "dpkg-buildpackage: libkmod built from kmod/ (the component), checked by its tree digest" \
+	"$(grep -c "^libkmod: built .* from kmod ${kmod_debian%%-*} (debian-[0-9]*, tree, recipe" "$debdir/build.log")" 1
+# blhc: the compile and link lines carry dpkg-buildflags' flags.
+blhc_out=$(blhc "$debdir/build.log" 2>&1)
+blhc_rc=$?
+while IFS= read -r l; do [ -n "$l" ] && echo "#   blhc: $l"; done <<<"$blhc_out"
+if [ $blhc_rc = 0 ] && [ -z "$blhc_out" ]; then
+	pass "blhc $(blhc --version 2>/dev/null | sed -n '1s/^blhc \([^ ]*\).*/\1/p'): the build log is clean (flags honoured, verbose)"
+else
+	fail "blhc (exit $blhc_rc)" "$(head -n 5 <<<"$blhc_out")"
+fi
+t_time "dpkg-source and dpkg-buildpackage, offline" "$t0"
 bu=$(dpkg-deb -f "$deb" Built-Using 2>/dev/null)
 musl=$(dpkg-query -W -f='${source:Package} (= ${source:Version})' musl-dev)
 is "Built-Using: the kmod and the musl it linked" "$bu" "kmod (= $kmod_debian), $musl"
@@ -268,7 +316,7 @@ is "Built-Using: the kmod and the musl it linked" "$bu" "kmod (= $kmod_debian), 
 mkdir -p "$work/deb-x" && dpkg-deb -x "$deb" "$work/deb-x"
 is ".deb: the helper has a build-id" "$(readelf -n "$work/deb-x/usr/sbin/daxbus" 2>/dev/null | grep -c 'Build ID')" 1
 is ".deb: the helper is stripped" "$(readelf -S "$work/deb-x/usr/sbin/daxbus" 2>/dev/null | grep -c '\.symtab')" 0
-dbgsym=$(find "$debdir" -maxdepth 1 -name "daxbus-dbgsym_${version}_*.*deb" | head -n1)
+dbgsym=$(find "$debdir/farm" -maxdepth 1 -name "daxbus-dbgsym_${deb_version}_*.*deb" | head -n1)
 mkdir -p "$work/dbg-x" && [ -n "$dbgsym" ] && dpkg-deb -x "$dbgsym" "$work/dbg-x"
 dbgfile=$(find "$work/dbg-x/usr/lib/debug/.build-id" -name '*.debug' 2>/dev/null | head -n1)
 is "daxbus-dbgsym: the helper's symbols, under its build-id" "$([ -n "$dbgfile" ] && nm "$dbgfile" 2>/dev/null | grep -c ' T main$')" 1
@@ -311,16 +359,48 @@ for f in examples/debian12-daxctl/90-daxctl-device.rules examples/debian12-daxct
 done
 
 t0=$(boot_now)
-lint=$(lintian -I --pedantic --show-overrides "$debdir/daxbus_${version}_$arch.changes" 2>&1 | grep -v 'running with root privileges')
+lint=$(lintian -I --pedantic --show-overrides "$debdir/farm/daxbus_${deb_version}_$arch.changes" 2>&1 | grep -v 'running with root privileges')
 tags=$(grep -E '^[EWIPX]: ' <<<"$lint")
 overridden=$(grep -c '^O: ' <<<"$lint")
 if [ -z "$tags" ] && [ -n "$lint" ]; then
-	pass "lintian -I --pedantic: no tags ($overridden overridden, each with its reason in debian/daxbus.lintian-overrides)"
+	pass "lintian -I --pedantic on the source and binary packages: no tags ($overridden overridden, each with its reason in debian/*lintian-overrides)"
 else
 	fail "lintian" "$tags"
 fi
 while IFS= read -r l; do echo "#   lintian: $l"; done <<<"$lint"
 t_time "lintian" "$t0"
+
+# ---------------------------------------------------------------- Debian 13
+# "Built for Debian 13": the same source package built offline inside a
+# Debian 13 root by its own toolchain, so the musl it links and declares is
+# Debian 13's; the libkmod it links is the release's kmod, as the binary says.
+t0=$(boot_now)
+if b13=$(root_debootstrap trixie build-essential,debhelper,musl-tools,fakeroot); then
+	r13=$work/root-trixie
+	root_copy "$b13" "$r13" && mkdir -p "$r13/tmp/b" &&
+		cp "$debdir/farm/daxbus_$deb_version.dsc" "$debdir/farm/daxbus_$deb_version.debian.tar.xz" "$orig" "$orig_kmod" "$r13/tmp/b/"
+	out=$(root_chroot "$r13" unshare -n sh -c "cd /tmp/b && dpkg-source -x daxbus_$deb_version.dsc src && cd src && dpkg-buildpackage -us -uc -b" 2>&1)
+	deb13=$r13/tmp/b/daxbus_${deb_version}_$arch.deb
+	if [ -f "$deb13" ]; then
+		pass "Debian 13 root: unshare -n dpkg-buildpackage of the source package: daxbus_${deb_version}_$arch.deb"
+		musl13=$(root_chroot "$r13" dpkg-query -W -f='${source:Package} (= ${source:Version})' musl-dev)
+		mkdir -p "$work/deb13-x" && dpkg-deb -x "$deb13" "$work/deb13-x"
+		is "Debian 13 .deb: Built-Using names Debian 13's musl and the kmod it linked" \
+			"$(dpkg-deb -f "$deb13" Built-Using)" "kmod (= $kmod_debian), $musl13"
+		is "Debian 13's musl is not this machine's ($musl)" "$([ -n "$musl13" ] && [ "$musl13" != "$musl" ] && echo differs)" differs
+		is "Debian 13 .deb: the helper says it links kmod ${kmod_debian%%-*}'s libkmod" \
+			"$("$work/deb13-x/usr/sbin/daxbus" --version 2>&1 | sed -n 2p)" "libkmod ${kmod_debian%%-*} (debian-${kmod_debian%%.*}), musl"
+	else
+		fail "Debian 13 root: dpkg-buildpackage" "$(tail -n 15 <<<"$out")"
+	fi
+	rm -rf "$r13"
+	# Used once per CI run: its ~400 MB would count against the run's disk
+	# budget until the end.  Kept between local runs.
+	[ "${CI-}" != true ] || rm -rf "$b13"
+else
+	fail "Debian 13 build root" "root_debootstrap trixie failed (see build/boot/cache/debootstrap-trixie-*.log)"
+fi
+t_time "Debian 13 build" "$t0"
 
 # ---------------------------------------------------------------- .deb in real roots
 # Hash of every initramfs and kernel in /boot, and the opt-in files: what
@@ -349,7 +429,7 @@ for variant in dracut itools; do
 	after=$(boot_state "$r")
 	if [ $rc = 0 ] && [ -x "$r/usr/sbin/daxbus" ] && [ -f "$r/usr/lib/dracut/modules.d/50daxbus/module-setup.sh" ] &&
 		[ -f "$r/usr/share/daxbus/daxctl.conf" ] && [ -f "$r/usr/share/man/man8/daxbus.8.gz" ] &&
-		[[ $(root_chroot "$r" daxbus --version 2>&1) == "daxbus $version" ]]; then
+		[[ $(root_chroot "$r" daxbus --version 2>&1 | head -n1) == "daxbus $version" ]]; then
 		pass "$variant root: dpkg -i installs the helper, module, policy text and man pages"
 	else
 		fail "$variant root: dpkg -i" "rc=$rc" "$out"
@@ -455,7 +535,7 @@ cp "$dist" "$top/SOURCES/"
 # farm.  With no kmod tarball beside the daxbus tarball, the build stops in
 # %prep naming the file and where it comes from.
 if ! out=$(unshare -n rpmbuild -ta --nodeps --define "_topdir $top" "$top/SOURCES/$(basename "$dist")" 2>&1) &&
-	grep -q "kmod-[0-9]*\.tar\.xz is missing" <<<"$out" &&
+	grep -q "kmod-[0-9.]*\.tar\.xz is missing" <<<"$out" &&
 	grep -q 'https://www.kernel.org/pub/linux/utils/kernel/kmod/' <<<"$out"; then
 	pass "rpmbuild -ta offline without the kmod tarball: stops naming it and where to get it"
 else
@@ -464,8 +544,16 @@ fi
 # Beside the daxbus tarball, as rpmbuild -ta expects Source1 (the source
 # package takes it from there).  kernel.org cannot be reached from here, so
 # the Debian orig tarball (tools/kmod-sources.tsv) stands in for Source1.
+# Debian's rpm has no redhat-rpm-config: these two macros are what Fedora's
+# adds so that every package gets a -debuginfo package.
+cat >"$top/debuginfo.macros" <<'MACROS'
+%_enable_debug_packages 1
+%install %{?_enable_debug_packages:%{?buildsubdir:%{debug_package}}}\
+%%install\
+%{nil}
+MACROS
 cp "$kmod_src" "$top/SOURCES/"
-if unshare -n rpmbuild -ta --nodeps --define "_topdir $top" --define "kmod_tarball $kmod_tarball" \
+if unshare -n rpmbuild -ta --nodeps --load "$top/debuginfo.macros" --define "_topdir $top" --define "kmod_tarball $kmod_tarball" \
 	"$top/SOURCES/$(basename "$dist")" >"$top/build.log" 2>&1; then
 	pass "rpmbuild -ta offline, the kmod tarball beside the daxbus tarball"
 else
@@ -473,7 +561,32 @@ else
 fi
 is "rpmbuild: the build log shows each compile command (V=1)" \
 	"$(grep -c -- ' -c helper/cli\.c -o build/obj/cli\.o$' "$top/build.log")" 1
-rpmfile=$(find "$top/RPMS" -name "daxbus-$version-*.rpm" 2>/dev/null | head -n1)
+# The distribution's flags: %{build_cflags} as this rpm defines them.
+rpm_cflags=$(rpm --eval '%{?build_cflags}')
+is "rpmbuild: the compile lines carry %{build_cflags} ($rpm_cflags)" \
+	"$(grep -- ' -c helper/cli\.c -o build/obj/cli\.o$' "$top/build.log" | grep -cF -- " $rpm_cflags ")" 1
+rpmfile=$(find "$top/RPMS" -name "daxbus-$version-*.rpm" ! -name '*debuginfo*' 2>/dev/null | head -n1)
+dbgrpm=$(find "$top/RPMS" -name "daxbus-debuginfo-$version-*.rpm" 2>/dev/null | head -n1)
+mkdir -p "$work/rpm-dbg" && [ -n "$dbgrpm" ] && (cd "$work/rpm-dbg" && rpm2cpio "$dbgrpm" | cpio -id --quiet 2>/dev/null)
+dbgfile=$(find "$work/rpm-dbg/usr/lib/debug/.build-id" -name '*.debug' 2>/dev/null | head -n1)
+is "daxbus-debuginfo: the helper's symbols, under its build-id" "$([ -n "$dbgfile" ] && nm "$dbgfile" 2>/dev/null | grep -c ' T main$')" 1
+mkdir -p "$work/rpm-x" && [ -n "$rpmfile" ] && (cd "$work/rpm-x" && rpm2cpio "$rpmfile" | cpio -id --quiet 2>/dev/null)
+is "rpm: the packaged helper is stripped, with a build-id" \
+	"$(readelf -S "$work/rpm-x/usr/sbin/daxbus" 2>/dev/null | grep -c '\.symtab') $(readelf -n "$work/rpm-x/usr/sbin/daxbus" 2>/dev/null | grep -c 'Build ID')" "0 1"
+is "rpm: Provides bundled(libkmod) = the kmod it links" \
+	"$(rpm -qp --provides "$rpmfile" 2>/dev/null | grep -c "^bundled(libkmod) = ${kmod_debian%%-*}$")" 1
+# rpmlint: every tag it gives is one the spec explains (its "rpmlint TAG"
+# comment lines), and every explained tag still occurs.
+explained=$(sed -n 's/^#  *rpmlint \([a-z][^:]*\):.*/\1/p' "$T_TOP/daxbus.spec" | tr ',' '\n' | tr -d ' ' | LC_ALL=C sort -u)
+srpm=$(find "$top/SRPMS" -name "daxbus-$version-*.src.rpm" | head -n1)
+lint=$(cd "$T_TOP" && rpmlint daxbus.spec "$srpm" "$rpmfile" "$dbgrpm" 2>&1)
+while IFS= read -r l; do echo "#   rpmlint: $l"; done <<<"$(grep -E ': [EW]: |checked' <<<"$lint")"
+given=$(grep -oE ': [EW]: [a-z0-9-]+' <<<"$lint" | sed 's/^: [EW]: //' | LC_ALL=C sort -u)
+if [ -n "$srpm" ] && [ -n "$dbgrpm" ] && [ -n "$given" ] && [ "$given" = "$explained" ]; then
+	pass "rpmlint $(rpmlint --version 2>/dev/null | head -n1) on the spec, source, binary and debuginfo packages: each of its $(wc -l <<<"$given") tags explained in daxbus.spec"
+else
+	fail "rpmlint: tags given and tags explained differ" "$(diff <(echo "$explained") <(echo "$given"))"
+fi
 # Files (not directories) with their modes, as make install lays them out
 # with rpm's own directory macros; rpm adds %license and %doc.
 expect=$(install_listing "$work/inst-rpm" prefix="$(rpm --eval '%{_prefix}')" sbindir="$(rpm --eval '%{_sbindir}')" \
@@ -484,14 +597,14 @@ rpmlist=$(rpm -qp --qf '[%{FILEMODES:octal} %{FILENAMES}\n]' "$rpmfile" 2>/dev/n
 is "rpm License: daxbus, libkmod and musl (built with musl)" \
 	"$(rpm -qp --qf '%{LICENSE}' "$rpmfile" 2>/dev/null)" "GPL-2.0-only AND LGPL-2.1-or-later AND MIT"
 actual=$(awk '$1 !~ /^4/ { print substr($1, length($1) - 2), $2 }' <<<"$rpmlist" |
-	sed -E 's/\.(gz|xz|bz2|zst)$//' | grep -v -e " /usr/share/doc/daxbus" -e " /usr/share/licenses/daxbus" | LC_ALL=C sort)
+	sed -E 's/\.(gz|xz|bz2|zst)$//' | grep -v -e " /usr/share/doc/daxbus" -e " /usr/share/licenses/daxbus" -e " /usr/lib/\.build-id/" | LC_ALL=C sort)
 dirs_ok=1
 while read -r d; do
 	[ -d "$work/inst-rpm$d" ] || { dirs_ok=0; echo "# rpm directory not made by make install: $d"; }
-done < <(awk '$1 ~ /^4/ { print $2 }' <<<"$rpmlist" | grep -v -e '^/usr/share/doc/daxbus' -e '^/usr/share/licenses/daxbus')
+done < <(awk '$1 ~ /^4/ { print $2 }' <<<"$rpmlist" | grep -v -e '^/usr/share/doc/daxbus' -e '^/usr/share/licenses/daxbus' -e '^/usr/lib/\.build-id')
 if [ -n "$rpmfile" ] && [ -n "$expect" ] && [ "$actual" = "$expect" ] && [ $dirs_ok = 1 ] &&
 	grep -q '^[0-7]* /usr/share/licenses/daxbus.*/LICENSE$' <<<"$rpmlist"; then
-	pass "rpm -qlp: every file and mode is make install's (+ %license, %doc)"
+	pass "rpm -qlp: every file and mode is make install's (+ %license, %doc, rpm's build-id link)"
 else
 	fail "rpm vs make install" "$(diff <(echo "$expect") <(echo "$actual") | head -20)"
 fi
