@@ -43,6 +43,8 @@ Q          := $(if $(filter 1,$(V)),,@)
 WARN       := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration
 CPPFLAGS   += -D_GNU_SOURCE -DDAXBUS_VERSION='"$(VERSION)"' -I$(B)/gen -I$(B)/libkmod/include
 LDFLAGS    ?=
+# Before CFLAGS, so that a distribution's own choice (Fedora's
+# -fasynchronous-unwind-tables) wins over ours.
 SECTIONS   := -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
 # Package builds keep a build-id and the symbols (BUILD_ID=sha1 STRIP_LINK=):
 # dh_strip and find-debuginfo strip the helper and fill the debug packages.
@@ -91,7 +93,7 @@ $(B)/gen/build-info.h: $(LIBKMOD)
 $(B)/obj/%.o: helper/%.c helper/*.h $(B)/gen/policy-text.h $(B)/gen/build-info.h $(LIBKMOD)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SECTIONS) -c $< -o $@
+	$(Q)$(CC) $(WARN) $(CPPFLAGS) $(SECTIONS) $(CFLAGS) -c $< -o $@
 
 $(B)/daxbus: $(OBJS) $(LIBKMOD) Makefile
 	@echo "  LD      $@"
