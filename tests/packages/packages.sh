@@ -15,7 +15,7 @@ set -uo pipefail
 . "$(dirname "$0")/../harness/roots.sh"
 # shellcheck source=../lib/deb.sh
 . "$(dirname "$0")/../lib/deb.sh"
-t_require git make tar gzip dpkg-buildpackage dpkg-deb lintian rpmbuild rpm mandoc groff readelf unshare chroot
+t_require git make tar gzip dpkg-buildpackage dpkg-source dpkg-deb lintian blhc rpmbuild rpm rpm2cpio rpmlint find-debuginfo eu-strip mandoc groff readelf unshare chroot
 
 # Our own make runs must not inherit the caller's (make check's) variables.
 unset MAKEFLAGS MAKELEVEL MFLAGS KMOD_SOURCE KMOD_VERIFY KMOD_DEBIAN LIBC B
