@@ -20,7 +20,7 @@ export BOOT_RUN_ID=${BOOT_RUN_ID:-$$.$(date +%s)}
 # The hermetic scripts, by family (tests/README of the layout: README.md, "Tests").
 unit=(helper/build helper/cli helper/fnmatch helper/kmod helper/judgements helper/initrd reliability/publish
 	dracut/hooks dracut/images dracut/generations dracut/recipes itools/scripts migrate/migrate migrate/inuse
-	ostree/status ansible/collection harness/selftest packages/packages reliability/check)
+	ostree/status ansible/collection cloudinit/config harness/selftest packages/packages reliability/check)
 boot=(harness/boot)
 case ${1:---all} in
 --unit) phases=(unit) ;;
