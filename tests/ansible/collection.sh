@@ -6,7 +6,8 @@
 # check mode changes nothing and lists what enable would do, the first run
 # reports changed from the helper's JSON, the second changed=0, the status
 # fact says enabled, a foreign file fails the host with the helper's
-# reason, state: absent opts out (changed, then changed=0), a bad variable
+# reason, state: absent opts out (changed, then changed=0), a host where
+# migrate refuses (a fake helper) fails before enable runs, a bad variable
 # is refused by the argument spec.  Not here: installing the package,
 # migrate, the initramfs rebuild and the reboot (the fleet boot cells).
 set -uo pipefail
@@ -99,6 +100,21 @@ is "a foreign daxctl.conf: the host fails" "$(recap foreign failed)" 1
 is "... with the helper's reason, naming the file" \
 	"$(grep -c "error: $root/etc/modprobe.d/daxctl.conf exists with other content; it belongs to the administrator" "$work/foreign.out")" 1
 is "... and the file is left alone" "$(cat "$root/etc/modprobe.d/daxctl.conf")" "options dax_pmem_compat foo=1"
+
+# migrate comes first and a refusal stops the host there: a fake helper
+# (the real one answers status about the fake root) refuses migrate as
+# the real one does for a device in use; enable must never be called, so
+# the host keeps no policy and no opt-in.  daxbus_root=/ because the role
+# migrates only the running system; the fake never writes anything.
+rm -f "$root/etc/modprobe.d/daxctl.conf"
+fake=$work/fake-daxbus
+printf '#!/bin/sh\necho "$*" >>%q\ncase $1 in\nstatus) exec %q status --root %q --json ;;\nmigrate) echo "daxbus: error: dax0.0 is in use: /dev/dax0.0 held by pid 4242 (fio); nothing changed" >&2; exit 1 ;;\nesac\nexit 0\n' \
+	"$work/fake-calls" "$DAXBUS" "$root" >"$fake"
+chmod +x "$fake"
+play busy -e daxbus_root=/ -e daxbus_migrate=true -e "daxbus_helper=$fake"
+is "migrate refused (in use): the host fails" "$(recap busy failed)" 1
+is "... with the helper's reason, naming the process" "$(grep -c 'daxbus migrate exited 1: daxbus: error: dax0.0 is in use: /dev/dax0.0 held by pid 4242 (fio)' "$work/busy.out")" 1
+is "... and enable never ran: the helper saw status and migrate only" "$(cut -d' ' -f1 "$work/fake-calls" | tr '\n' ' ')" "status migrate "
 
 play bogus -e daxbus_state=bogus
 is "a bad daxbus_state: refused by the argument spec" \
