@@ -171,8 +171,9 @@ syncheck:
 	for f in $$(tools/shell-files.sh sh); do bash --posix -n $$f && dash -n $$f || exit 1; done
 
 # daxbus-VERSION.tar.gz: the committed tree (git archive), so a build never
-# needs git; the Debian orig tarballs (below); the Ansible collection.  Refuses when tracked files have uncommitted changes: the
-# tarball would not be what they contain.
+# needs git; the Debian orig tarballs (below); the Ansible collection.
+# Refuses when tracked files have uncommitted changes: the tarball would not
+# be what they contain.
 DIST       := daxbus-$(VERSION)
 dist:
 	@command -v git >/dev/null && [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$$(pwd -P)" ] || \

@@ -27,7 +27,8 @@ t_time() { echo "# time: $1 $(boot_elapsed "$2") s"; }
 
 version=$(sed -n 's/^VERSION *:= *//p' "$T_TOP/Makefile")
 kmod_debian=$(sed -n 's/^KMOD_DEBIAN *?= *//p' "$T_TOP/Makefile")
-kmod_tarball=$(awk -v v="$kmod_debian" '!/^#/ && $3 == v { print $4 }' "$T_TOP/tools/kmod-sources.tsv")
+# KMOD_DEBIAN's row of the table: its orig tarball and that tarball's sha256
+read -r kmod_tarball kmod_sha < <(awk -v v="$kmod_debian" '!/^#/ && $3 == v { print $4, $5 }' "$T_TOP/tools/kmod-sources.tsv")
 kmod_src=$T_TOP/build/cache/$kmod_tarball
 arch=$(dpkg --print-architecture)
 if [ -z "$version" ] || [ -z "$kmod_tarball" ] || [ ! -f "$kmod_src" ]; then
@@ -91,7 +92,6 @@ fi
 # and Debian's kmod orig tarball of KMOD_DEBIAN, checked by its row.
 orig=$clone/build/daxbus_$version.orig.tar.gz
 orig_kmod=$clone/build/daxbus_$version.orig-kmod.tar.xz
-kmod_sha=$(awk -v v="$kmod_debian" '!/^#/ && $3 == v { print $5 }' "$T_TOP/tools/kmod-sources.tsv")
 if cmp -s "$orig" "$clone/build/daxbus-$version.tar.gz" && [ -f "$orig_kmod" ] &&
 	[ "$(sha256sum <"$orig_kmod" | cut -d' ' -f1)" = "$kmod_sha" ]; then
 	pass "make dist: daxbus_$version.orig.tar.gz and daxbus_$version.orig-kmod.tar.xz (kmod $kmod_debian, its sha256 in tools/kmod-sources.tsv)"
@@ -395,7 +395,7 @@ if b13=$(root_debootstrap trixie build-essential,debhelper,musl-tools,fakeroot);
 		fail "Debian 13 root: dpkg-buildpackage" "$(tail -n 15 <<<"$out")"
 	fi
 	rm -rf "$r13"
-	# Used once per CI run: its ~400 MB would count against the run's disk
+	# Used once per CI run: its 742 MB would count against the run's disk
 	# budget until the end.  Kept between local runs.
 	[ "${CI-}" != true ] || rm -rf "$b13"
 else
