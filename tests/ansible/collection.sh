@@ -7,7 +7,8 @@
 # reports changed from the helper's JSON, the second changed=0, the status
 # fact says enabled, a foreign file fails the host with the helper's
 # reason, state: absent opts out (changed, then changed=0), a host where
-# migrate refuses (a fake helper) fails before enable runs, a bad variable
+# migrate refuses (a fake helper) fails before enable runs, "false" given
+# as a string (-e key=value) is false, a bad variable
 # is refused by the argument spec.  Not here: installing the package,
 # migrate, the initramfs rebuild and the reboot (the fleet boot cells).
 set -uo pipefail
@@ -108,13 +109,20 @@ is "... and the file is left alone" "$(cat "$root/etc/modprobe.d/daxctl.conf")" 
 # migrates only the running system; the fake never writes anything.
 rm -f "$root/etc/modprobe.d/daxctl.conf"
 fake=$work/fake-daxbus
-printf '#!/bin/sh\necho "$*" >>%q\ncase $1 in\nstatus) exec %q status --root %q --json ;;\nmigrate) echo "daxbus: error: dax0.0 is in use: /dev/dax0.0 held by pid 4242 (fio); nothing changed" >&2; exit 1 ;;\nesac\nexit 0\n' \
+printf '#!/bin/sh\necho "$*" >>%q\ncase $1 in\nstatus) exec %q status --root %q --json ;;\nmigrate) echo "daxbus: error: dax0.0 is in use: /dev/dax0.0 held by pid 4242 (fio); nothing changed" >&2; exit 1 ;;\nenable) echo '"'"'{"changed": false, "actions": []}'"'"' ;;\nesac\nexit 0\n' \
 	"$work/fake-calls" "$DAXBUS" "$root" >"$fake"
 chmod +x "$fake"
 play busy -e daxbus_root=/ -e daxbus_migrate=true -e "daxbus_helper=$fake"
 is "migrate refused (in use): the host fails" "$(recap busy failed)" 1
 is "... with the helper's reason, naming the process" "$(grep -c 'daxbus migrate exited 1: daxbus: error: dax0.0 is in use: /dev/dax0.0 held by pid 4242 (fio)' "$work/busy.out")" 1
 is "... and enable never ran: the helper saw status and migrate only" "$(cut -d' ' -f1 "$work/fake-calls" | tr '\n' ' ')" "status migrate "
+
+# -e KEY=VALUE gives strings: "false" must mean false (| bool), not a
+# non-empty, so true, string
+: >"$work/fake-calls"
+play nomigrate -e daxbus_root=/ -e daxbus_migrate=false -e "daxbus_helper=$fake"
+is "daxbus_migrate=false as a string (-e key=value): the host succeeds" "$(recap nomigrate failed)" 0
+is "... and migrate never ran" "$(cut -d' ' -f1 "$work/fake-calls" | tr '\n' ' ')" "status enable status "
 
 play bogus -e daxbus_state=bogus
 is "a bad daxbus_state: refused by the argument spec" \
