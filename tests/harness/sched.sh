@@ -44,6 +44,12 @@
 #                          with N vCPUs' worth of work: N; default smp)
 #   sched_job NAME run=FUNC [slots=N] [after="BOOT..."]
 #     any work: FUNC NAME DIR (DIR is build/boot/NAME), success is status 0
+#   sched_guest_start BOOT, sched_guest_wait BOOT
+#     in a job's FUNC: BOOT (declared with sched_boot, named by no cell) as
+#     a guest the job drives: its disk, files, kernel and initrd are made
+#     as for a boot, then QEMU starts in the background; sched_guest_wait
+#     waits for it to end (status: guest_run's) and deletes its disk
+#     unless KEEP_BOOTS=1
 #   sched_image NAME BUILDER [ARGS...]
 #     an initramfs image build/boot/initrd/NAME.img, built at most once per
 #     run by `BUILDER OUT ARGS...` when a job first asks for it
@@ -54,7 +60,8 @@
 #   sched_cell CELL "BOOT..." CHECK [ARGS...]
 #     when its boots are done, CHECK ARGS... runs in a subshell with $cell
 #     and $boot (the first boot; `on BOOT` switches) and records what
-#     differs with seen+=("..."); no entry: PASS.  A failed or skipped boot
+#     differs with seen+=("..."); no entry: PASS.  note="..." is printed
+#     with the cell's times (e.g. the part of a job that was the cell's).  A failed or skipped boot
 #     fails the cell, naming it.
 #   sched_run CELL...
 #     prints "cell CELL: PASS|FAIL ... (boot BOOT, T s)" per cell as it is
@@ -457,6 +464,27 @@ _sched_job() {
 	return "$_src"
 }
 
+sched_guest_start() {
+	local _sb_=${1:?sched_guest_start BOOT} _sdir _sdisk
+	[ "${SB_KIND[$_sb_]-}" = boot ] || { _sched_err "sched_guest_start: $_sb_ is not a declared boot"; return 1; }
+	_sdir=$BOOT_DIR/$_sb_ _sdisk=$BOOT_DIR/$_sb_/disk.qcow2
+	mkdir -p "$_sdir"
+	rm -f "$_sdir/ssh-port" "$_sdir/qemu.pid"
+	_sched_step "$_sb_" "disk $(_sb "$_sb_" disk)" _sched_make_disk "$_sb_" "$_sdisk" &&
+		_sched_step "$_sb_" "files" _sched_fill_disk "$_sb_" "$_sdisk" &&
+		_sched_step "$_sb_" "kernel and initrd" _sched_make_boot_files "$_sb_" "$_sdisk" || return 1
+	"$SCHED_RUNNER" "$_sb_" "$_sdisk" >"$_sdir/guest.out" 2>&1 &
+	echo $! >"$_sdir/qemu.pid"
+}
+
+sched_guest_wait() {
+	local b=${1:?sched_guest_wait BOOT} rc=0 pid
+	pid=$(cat "$BOOT_DIR/$b/qemu.pid" 2>/dev/null) || return 1
+	wait "$pid" || rc=$?
+	[ "${KEEP_BOOTS-}" = 1 ] || rm -f "$BOOT_DIR/$b/disk.qcow2"
+	return "$rc"
+}
+
 # A free TCP port on the loopback for a guest's sshd.
 _sched_free_port() {
 	local p
@@ -706,15 +734,17 @@ _sched_decide() {
 	# shellcheck disable=SC2034 # cell and boot are for the check functions
 	cell=$c boot=$b
 	if (
-		seen=()
+		seen=() note=""
 		"${SCHED_ARGV[@]}" >&2
+		[ -z "$note" ] || printf '%s' "$note" >"$f.note"
 		[ ${#seen[@]} -eq 0 ] || printf '%s\0' "${seen[@]}"
 	) >"$f"; then
 		mapfile -d '' seen <"$f"
 	else
 		seen=("check ${SCHED_ARGV[0]} did not finish (status $?)")
 	fi
-	rm -f "$f"
+	[ -s "$f.note" ] && times="$(cat "$f.note"); $times"
+	rm -f "$f" "$f.note"
 	if [ ${#seen[@]} -eq 0 ]; then
 		echo "cell $c: PASS ($times)"
 		pass "boot cell $c"
