@@ -28,6 +28,14 @@
 #   ostree     the base root + Debian 12's dracut, ostree and ostree-boot
 #              (its 98ostree dracut module, ostree-prepare-root), no kernel
 #              package: tests/ostree/ makes deployments of it
+#   fleet-dracut, fleet-itools   dracut and itools as hosts Ansible drives:
+#              openssh-server, python3, python3-apt, dbus, systemd-networkd
+#              at 10.0.2.15 (QEMU user networking); the images the guest
+#              builds are its own (hostonly=yes, MODULES=dep; the one the
+#              kernel's postinst built in the chroot is generic)
+#   cloudinit  itools (MODULES=dep) + Debian 12's cloud-init; the agent runs after
+#              cloud-final.service (cloud-init.target), so it reports what
+#              the user-data did in the same boot
 # shellcheck source=base.sh
 . "$(dirname "${BASH_SOURCE[0]}")/base.sh"
 [ -n "${HARNESS_ROOTS_LOADED-}" ] && return 0
@@ -222,12 +230,12 @@ root_variant() {
 	local v=${1:?root_variant VARIANT}
 	"$BOOT_TOP/tools/fetch-kernel.sh" "$ROOTS_KVER" >/dev/null || return 1
 	case $v in
-	dracut | itools | ostree)
+	dracut | itools | ostree | fleet-dracut | fleet-itools | cloudinit)
 		boot_rootfs_base >/dev/null || return 1
 		boot_locked "root-$v" _root_bookworm_variant "$v"
 		;;
 	dracut051 | dracut106) boot_locked "root-$v" _root_release "$v" ;;
-	*) boot_die "root_variant: unknown variant '$v' (dracut, itools, ostree, dracut051, dracut106)" ;;
+	*) boot_die "root_variant: unknown variant '$v' (dracut, itools, ostree, fleet-dracut, fleet-itools, cloudinit, dracut051, dracut106)" ;;
 	esac
 }
 
@@ -254,6 +262,9 @@ _root_bookworm_recipe() (
 	dracut) pkgs="dracut linux-base" ;;
 	itools) pkgs="initramfs-tools linux-base busybox zstd" ;;
 	ostree) pkgs="dracut ostree ostree-boot" ;;
+	fleet-dracut) pkgs="dracut linux-base openssh-server python3 python3-apt dbus" ;;
+	fleet-itools) pkgs="initramfs-tools linux-base busybox zstd openssh-server python3 python3-apt dbus" ;;
+	cloudinit) pkgs="initramfs-tools linux-base busybox zstd cloud-init" ;;
 	esac
 	root_copy "$base" "$root" || exit 1
 	# Maintainer scripts must not start daemons inside the chroot.
@@ -276,6 +287,36 @@ _root_bookworm_recipe() (
 	root_chroot "$root" apt-get -q clean
 	rm -rf "$root/var/lib/apt/lists/"*
 	rm -f "$root/usr/sbin/policy-rc.d"
+	case $v in
+	fleet-*)
+		mkdir -p "$root/etc/systemd/network" "$root/etc/systemd/system/multi-user.target.wants"
+		printf '[Match]\nName=en*\n\n[Network]\nAddress=10.0.2.15/24\nGateway=10.0.2.2\n' \
+			>"$root/etc/systemd/network/10-qemu.network"
+		ln -sf /lib/systemd/system/systemd-networkd.service \
+			"$root/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
+		install -d -m 0700 "$root/root/.ssh"
+		# no DNS in the guest: sshd must not wait for reverse lookups
+		echo 'UseDNS no' >"$root/etc/ssh/sshd_config.d/daxbus-test.conf"
+		;;
+	esac
+	# Images the guest builds itself are its own (the one the kernel's
+	# postinst built in the chroot stays generic): a quarter of the size,
+	# minutes less under TCG.
+	case $v in
+	fleet-dracut) echo 'hostonly=yes' >"$root/etc/dracut.conf.d/50-test-hostonly.conf" ;;
+	fleet-itools | cloudinit) echo 'MODULES=dep' >"$root/etc/initramfs-tools/conf.d/50-test-modules-dep" ;;
+	esac
+	if [ "$v" = cloudinit ]; then
+		mkdir -p "$root/etc/systemd/system/cloud-init.target.wants" "$root/etc/systemd/system/daxbus-guest.service.d"
+		mv "$root/etc/systemd/system/multi-user.target.wants/daxbus-guest.service" \
+			"$root/etc/systemd/system/cloud-init.target.wants/" || exit 1
+		printf '[Unit]\nAfter=cloud-final.service\n' >"$root/etc/systemd/system/daxbus-guest.service.d/after-cloud-init.conf"
+		# minbase has no en_US.UTF-8, cloud-init's default locale: C.UTF-8,
+		# as a minimal cloud image would say, or its locale module fails
+		rm -f "$root/etc/default/locale"
+		echo 'LANG=C.UTF-8' >"$root/etc/default/locale"
+		echo 'locale: C.UTF-8' >"$root/etc/cloud/cloud.cfg.d/50-daxbus-test.cfg"
+	fi
 	# The kernel's postinst ran the root's generator.
 	[ -s "$root/boot/initrd.img-$ROOTS_KVER" ] || { echo "no /boot/initrd.img-$ROOTS_KVER after dpkg -i"; exit 1; }
 	[ -s "$root/boot/vmlinuz-$ROOTS_KVER" ] || { echo "no /boot/vmlinuz-$ROOTS_KVER after dpkg -i"; exit 1; }

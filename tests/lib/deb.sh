@@ -10,6 +10,10 @@
 #   deb_key            -> KEY of the current tree
 #   deb_store DEB      keep DEB (built from this tree) as KEY's package
 #   deb_package        -> path of KEY's package, built here when missing
+#   deb_repo           -> a flat apt repository of files holding it (Packages,
+#                         Release, daxbus.deb), for guests that install by name:
+#                         DEB_REPO_PUT puts it at /srv/daxbus-repo in a disk
+#                         and leaves its /etc/apt/sources.list a comment
 
 DEB_CACHE=$BOOT_BUILD/deb
 
@@ -90,3 +94,33 @@ _deb_package() {
 	fi
 	echo "$deb"
 }
+
+# A flat repository, `deb [trusted=yes] file:/srv/daxbus-repo ./` (unsigned:
+# the guests trust it by that option, as a local repository of files).
+deb_repo() { boot_locked deb-repo _deb_repo; }
+_deb_repo() {
+	local deb dir
+	deb=$(deb_package) || return 1
+	dir=${deb%/*}/repo
+	if [ ! -s "$dir/Release" ]; then
+		command -v dpkg-scanpackages >/dev/null || { boot_die "dpkg-scanpackages is not installed (dpkg-dev)"; return 1; }
+		rm -rf "$dir" && mkdir -p "$dir" && cp "$deb" "$dir/daxbus.deb" || return 1
+		if ! (cd "$dir" && dpkg-scanpackages -m . /dev/null >Packages 2>/dev/null) || ! grep -q '^Package: daxbus$' "$dir/Packages"; then
+			boot_die "dpkg-scanpackages found no daxbus package in $dir"
+			return 1
+		fi
+		{
+			echo "Date: $(LC_ALL=C date -Ru)"
+			echo "SHA256:"
+			echo " $(sha256sum <"$dir/Packages" | cut -d' ' -f1) $(stat -c %s "$dir/Packages") Packages"
+		} >"$dir/Release.tmp" && mv "$dir/Release.tmp" "$dir/Release"
+	fi
+	echo "$dir"
+}
+# for put=fn:FUNC:PATH (FUNC BOOT RAW prints the host file)
+deb_repo_deb() { local d; d=$(deb_repo) && echo "$d/daxbus.deb"; }
+deb_repo_packages() { local d; d=$(deb_repo) && echo "$d/Packages"; }
+deb_repo_release() { local d; d=$(deb_repo) && echo "$d/Release"; }
+# shellcheck disable=SC2034 # for the families' cells
+DEB_REPO_PUT="fn:deb_repo_deb:/srv/daxbus-repo/daxbus.deb fn:deb_repo_packages:/srv/daxbus-repo/Packages \
+fn:deb_repo_release:/srv/daxbus-repo/Release $BOOT_TOP/tests/lib/no-archive.list:/etc/apt/sources.list"
