@@ -11,7 +11,7 @@ set -euo pipefail
 
 declare -A group=(
 	[build]="make gcc binutils musl-tools xz-utils apt ca-certificates debian-archive-keyring"
-	[test]="strace kmod udev systemd dracut-core cpio zstd util-linux mount e2fsprogs shellcheck python3 file dash busybox klibc-utils debootstrap qemu-system-x86 qemu-utils ansible-core ansible-lint cloud-init"
+	[test]="strace kmod udev systemd dracut-core cpio zstd util-linux mount e2fsprogs shellcheck python3 file dash busybox klibc-utils debootstrap qemu-system-x86 qemu-utils ansible-core ansible-lint cloud-init openssh-client dpkg-dev"
 	[bench]="strace daxctl util-linux gdb musl-tools zstd"
 	[package]="ansible-core git gzip tar dpkg-dev debhelper fakeroot lintian blhc rpm rpmlint debugedit elfutils mandoc groff-base man-db file binutils debootstrap util-linux"
 	[rel]="clang-14 libclang-rt-14-dev llvm-14 strace"

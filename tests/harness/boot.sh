@@ -45,7 +45,7 @@ fresh() {
 }
 
 # The families, in the order their cells are listed.
-for family in dracut itools hostonly migrate reliability ostree; do
+for family in dracut itools hostonly migrate reliability ostree fleet cloudinit; do
 	# shellcheck source=/dev/null
 	. "$harness/../$family/cells.sh"
 done
@@ -77,7 +77,8 @@ boot_setup() {
 }
 
 if [ -z "${HARNESS_DECLARE_ONLY-}" ]; then
-	t_require qemu-system-x86_64 qemu-img qemu-storage-daemon dracut lsinitrd mkfs.ext4 debugfs unshare chroot zstd cpio
+	t_require qemu-system-x86_64 qemu-img qemu-storage-daemon dracut lsinitrd mkfs.ext4 debugfs unshare chroot zstd cpio \
+		ssh ssh-keygen ansible-playbook ansible-galaxy dpkg-scanpackages
 	boot_setup || { echo "cell setup: FAIL kernels, base root, NVDIMM, QEMU probe or disk space"; fail "boot setup" "see above"; t_done; exit 1; }
 	if [ $# -gt 0 ]; then sched_run "$@"; else sched_run "${ALL_CELLS[@]}"; fi
 	t_done
