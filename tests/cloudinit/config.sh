@@ -6,7 +6,7 @@
 # record their calls: install only when daxbus is missing, migrate, then
 # enable --initramfs and the rebuild of the host's generator even when
 # migrate failed (a device in use).  The first boot itself is the boot
-# cell cloudinit-firstboot (not written yet: see the fleet issue).
+# cell cloudinit-firstboot (tests/cloudinit/cells.sh).
 set -uo pipefail
 . "$(dirname "$0")/../lib/t.sh"
 t_require cloud-init
