@@ -56,7 +56,7 @@ OBJS       := $(patsubst helper/%.c,$(B)/obj/%.o,$(SRCS))
 LIBKMOD    := $(B)/libkmod/libkmod.o
 DRACUT_MOD := dracut/50daxbus
 
-.PHONY: all deps check check-unit check-boot check-packages bench demo install uninstall clean distclean syncheck dist FORCE
+.PHONY: all deps check check-unit check-boot check-fleet check-packages bench demo install uninstall clean distclean syncheck dist FORCE
 
 all: $(B)/daxbus
 
@@ -153,9 +153,15 @@ check-packages: all
 	@tests/run.sh packages/packages
 
 # package: the hostonly cells install the .deb (dpkg-buildpackage) in the guest.
+# check-boot is every boot cell; check (above) leaves out the fleet and
+# cloudinit cells, which check-fleet runs alone (README, "Tests").
 check-boot: all
 	@tools/deps.sh test package
-	@tests/run.sh --boot
+	@BOOT_FLEET=$${BOOT_FLEET:-1} tests/run.sh --boot
+
+check-fleet: all
+	@tools/deps.sh test package
+	@BOOT_FLEET=only tests/run.sh --boot
 
 bench: all
 	@tools/deps.sh test bench

@@ -44,12 +44,29 @@ fresh() {
 	sched_boot "$b" disk=base "put=$DAXBUS:/usr/sbin/daxbus" "$@"
 }
 
-# The families, in the order their cells are listed.
+# The families, in the order their cells are listed.  The fleet and
+# cloudinit cells come last and run only when asked (BOOT_FLEET, below).
 for family in dracut itools hostonly migrate reliability ostree fleet cloudinit; do
 	# shellcheck source=/dev/null
 	. "$harness/../$family/cells.sh"
+	case $family in ostree) BOOT_CORE_CELLS=("${ALL_CELLS[@]}") ;; esac
 done
 unset family
+
+# BOOT_FLEET: whether the fleet and cloudinit cells (three guests driven by
+# Ansible over SSH, a cloud-init first boot) join the matrix when no cell is
+# named.  0 (make check): not them; they cost more time and disk than make
+# check's budget (README, "Tests").  1 (make check-boot): every cell.  only
+# (make check-fleet): just them.  Cells named on the command line always run.
+BOOT_FLEET=${BOOT_FLEET:-0}
+BOOT_FLEET_CELLS=("${ALL_CELLS[@]:${#BOOT_CORE_CELLS[@]}}")
+boot_default_cells() {
+	case $BOOT_FLEET in
+	0) echo "${BOOT_CORE_CELLS[@]}" ;;
+	1) echo "${ALL_CELLS[@]}" ;;
+	only) echo "${BOOT_FLEET_CELLS[@]}" ;;
+	esac
+}
 
 # Room for the matrix: the bases and the boots' overlays, the NVDIMM
 # copies, the images (measured peak of a cold run: README, "Tests").
@@ -77,9 +94,19 @@ boot_setup() {
 }
 
 if [ -z "${HARNESS_DECLARE_ONLY-}" ]; then
+	case $BOOT_FLEET in
+	0 | 1 | only) ;;
+	*) echo "cell setup: FAIL BOOT_FLEET='$BOOT_FLEET' is not 0, 1 or only"; fail "BOOT_FLEET" "'$BOOT_FLEET' is not 0, 1 or only"; t_done; exit 1 ;;
+	esac
 	t_require qemu-system-x86_64 qemu-img qemu-storage-daemon dracut lsinitrd mkfs.ext4 debugfs unshare chroot zstd cpio \
 		ssh ssh-keygen ansible-playbook ansible-galaxy dpkg-scanpackages
 	boot_setup || { echo "cell setup: FAIL kernels, base root, NVDIMM, QEMU probe or disk space"; fail "boot setup" "see above"; t_done; exit 1; }
-	if [ $# -gt 0 ]; then sched_run "$@"; else sched_run "${ALL_CELLS[@]}"; fi
+	if [ $# -gt 0 ]; then
+		sched_run "$@"
+	else
+		[ "$BOOT_FLEET" = 0 ] && echo "# not in this run (BOOT_FLEET=0; make check-boot and make check-fleet run them): ${BOOT_FLEET_CELLS[*]}"
+		# shellcheck disable=SC2046 # cell names are single words
+		sched_run $(boot_default_cells)
+	fi
 	t_done
 fi
