@@ -441,6 +441,14 @@ _sched_entry_files() {
 	echo "$dir/initrd.img" >"$dir/initrd.path"
 }
 
+# _sched_prepare BOOT DISK: what a boot needs before QEMU (its disk, the
+# files put in it, its kernel and initrd), each a step of its log
+_sched_prepare() {
+	_sched_step "$1" "disk $(_sb "$1" disk)" _sched_make_disk "$1" "$2" &&
+		_sched_step "$1" "files" _sched_fill_disk "$1" "$2" &&
+		_sched_step "$1" "kernel and initrd" _sched_make_boot_files "$1" "$2"
+}
+
 _sched_job() {
 	local _sb_=$1 _sdir=$BOOT_DIR/$1 _st0 _src=0 _sdisk
 	_st0=$(boot_now)
@@ -452,9 +460,7 @@ _sched_job() {
 		echo "sched: boot $_sb_: kver=$(_sb "$_sb_" kver) kernel=$(_sb "$_sb_" kernel) initrd=$(_sb "$_sb_" initrd)" \
 			"disk=$(_sb "$_sb_" disk) append='$(_sb "$_sb_" append)' after='$(_sched_deps "$_sb_")'"
 		{
-			_sched_step "$_sb_" "disk $(_sb "$_sb_" disk)" _sched_make_disk "$_sb_" "$_sdisk" &&
-				_sched_step "$_sb_" "files" _sched_fill_disk "$_sb_" "$_sdisk" &&
-				_sched_step "$_sb_" "kernel and initrd" _sched_make_boot_files "$_sb_" "$_sdisk" &&
+			_sched_prepare "$_sb_" "$_sdisk" &&
 				_sched_step "$_sb_" "run" "$SCHED_RUNNER" "$_sb_" "$_sdisk"
 		} || _src=1
 	fi
@@ -470,9 +476,7 @@ sched_guest_start() {
 	_sdir=$BOOT_DIR/$_sb_ _sdisk=$BOOT_DIR/$_sb_/disk.qcow2
 	mkdir -p "$_sdir"
 	rm -f "$_sdir/ssh-port" "$_sdir/qemu.pid"
-	_sched_step "$_sb_" "disk $(_sb "$_sb_" disk)" _sched_make_disk "$_sb_" "$_sdisk" &&
-		_sched_step "$_sb_" "files" _sched_fill_disk "$_sb_" "$_sdisk" &&
-		_sched_step "$_sb_" "kernel and initrd" _sched_make_boot_files "$_sb_" "$_sdisk" || return 1
+	_sched_prepare "$_sb_" "$_sdisk" || return 1
 	"$SCHED_RUNNER" "$_sb_" "$_sdisk" >"$_sdir/guest.out" 2>&1 &
 	echo $! >"$_sdir/qemu.pid"
 }
