@@ -22,10 +22,14 @@ if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
 	exit 0
 fi
 
+# A package in several groups (each group stands alone) is looked at once.
 want=()
+declare -A seen=()
 for g in "$@"; do
 	[ -n "${group[$g]+x}" ] || { echo "deps: unknown group '$g' (build, test, bench, package, rel)" >&2; exit 2; }
 	for p in ${group[$g]}; do
+		[ -z "${seen[$p]-}" ] || continue
+		seen[$p]=1
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || want+=("$p")
 	done
 done
