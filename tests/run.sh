@@ -8,6 +8,12 @@
 #   tests/run.sh --boot   the QEMU boot matrix (tests/harness/boot.sh)
 #   tests/run.sh --all    both
 #   tests/run.sh NAME...  those scripts (tests/NAME.sh), e.g. packages/packages
+# The hermetic phase runs its scripts in TEST_JOBS lanes (default 2 with two
+# or more CPUs, 1 otherwise): most of them use one CPU, and the two lanes
+# together take about half the time of one.  Each script's output is printed
+# whole when it ends.  Scripts that share a working directory run in order in
+# one lane (a chain below); the caches they share (kernels, Debian roots) are
+# built under locks (tests/harness/base.sh, boot_locked).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export T_WORK=${T_WORK:-$top/build/tests}
@@ -22,6 +28,18 @@ unit=(helper/build helper/cli helper/fnmatch helper/kmod helper/judgements helpe
 	dracut/hooks dracut/images dracut/generations dracut/recipes itools/scripts migrate/migrate migrate/inuse
 	ostree/status ansible/collection cloudinit/config harness/selftest packages/packages reliability/check)
 boot=(harness/boot)
+# Chains: scripts that must run one after the other in the same lane,
+# because one writes what the other reads (images and recipes share
+# build/tests/images and the private dracut base directory, whose daxbus
+# module each call puts in afresh).  A script in no chain is a chain alone.
+chains=("dracut/images dracut/recipes")
+# The order lanes take chains in: the longest first (measured cold, 2 cores),
+# so the two lanes end close together; others follow in the order of unit.
+longest=(reliability/check packages/packages dracut/generations dracut/images helper/judgements harness/selftest itools/scripts)
+jobs=${TEST_JOBS:-$([ "$(nproc 2>/dev/null || echo 1)" -ge 2 ] && echo 2 || echo 1)}
+case $jobs in
+'' | *[!0-9]* | 0) echo "tests/run.sh: TEST_JOBS must be a number of lanes, 1 or more, not '$jobs'" >&2; exit 2 ;;
+esac
 case ${1:---all} in
 --unit) phases=(unit) ;;
 --boot) phases=(boot) ;;
@@ -59,20 +77,80 @@ sampler=$!
 
 broken=0
 times=()
-run_script() {
-	local s=$1 before start
-	echo "# --- tests/$s.sh"
-	before=$(wc -l <"$T_RESULTS")
-	start=$SECONDS
-	bash "$top/tests/$s.sh"
-	times+=("$(printf '#   %5d s  tests/%s.sh' $((SECONDS - start)) "$s")")
+lanes=$T_WORK/lanes.$$
+rm -rf "$lanes" && mkdir -p "$lanes"
+# run_one S KEY: runs tests/S.sh with its own results file LANES/KEY.results,
+# its wall time in LANES/KEY.seconds.
+run_one() {
+	local s=$1 key=$2 start=$SECONDS
+	T_RESULTS=$lanes/$key.results bash "$top/tests/$s.sh"
+	echo $((SECONDS - start)) >"$lanes/$key.seconds"
+}
+# collect S KEY: what run_one left, into the run's totals.
+collect() {
+	local s=$1 key=$2
+	times+=("$(printf '#   %5d s  tests/%s.sh' "$(cat "$lanes/$key.seconds" 2>/dev/null || echo 0)" "$s")")
 	sample_disk
 	# a script that died before t_done reported nothing: count it as a failure
-	if [ "$(wc -l <"$T_RESULTS")" = "$before" ]; then
+	if [ -s "$lanes/$key.results" ]; then
+		cat "$lanes/$key.results" >>"$T_RESULTS"
+	else
 		echo "not ok - tests/$s.sh did not finish"
 		echo "0 1" >>"$T_RESULTS"
 		broken=1
 	fi
+}
+run_script() {
+	local key=${1//\//-}
+	echo "# --- tests/$1.sh"
+	run_one "$1" "$key"
+	collect "$1" "$key"
+}
+
+# run_lanes SCRIPT...: the scripts in $jobs lanes, by chains (above); each
+# script's output is printed whole, with its header, as its chain ends.
+run_lanes() {
+	local s c i done_pid order=() queue=() chain
+	declare -A in_list=() taken=() chain_of=()
+	for s in "$@"; do in_list[$s]=1; done
+	for c in "${chains[@]}"; do
+		for s in $c; do chain_of[$s]=$c; done
+	done
+	# longest first, then the rest in the given order
+	for s in "${longest[@]}" "$@"; do
+		if [ -z "${in_list[$s]-}" ] || [ -n "${taken[$s]-}" ]; then continue; fi
+		chain=${chain_of[$s]:-$s}
+		c=
+		for i in $chain; do
+			[ -n "${in_list[$i]-}" ] && c+="${c:+ }$i" && taken[$i]=1
+		done
+		order+=("$c")
+	done
+	queue=("${order[@]}")
+	declare -A chain_pid=()
+	while [ ${#queue[@]} -gt 0 ] || [ ${#chain_pid[@]} -gt 0 ]; do
+		while [ ${#queue[@]} -gt 0 ] && [ ${#chain_pid[@]} -lt "$jobs" ]; do
+			chain=${queue[0]}
+			queue=("${queue[@]:1}")
+			(
+				for s in $chain; do
+					run_one "$s" "${s//\//-}" >"$lanes/${s//\//-}.out" 2>&1
+				done
+			) &
+			chain_pid[$!]=$chain
+			echo "# started: ${chain// / then } (${#chain_pid[@]} of $jobs lanes busy)"
+		done
+		done_pid=
+		wait -n -p done_pid "${!chain_pid[@]}"
+		# no pid: the wait was interrupted by a signal; wait again
+		[ -n "$done_pid" ] || { sleep 1; continue; }
+		for s in ${chain_pid[$done_pid]}; do
+			echo "# --- tests/$s.sh"
+			cat "$lanes/${s//\//-}.out"
+			collect "$s" "${s//\//-}"
+		done
+		unset "chain_pid[$done_pid]"
+	done
 }
 
 for phase in "${phases[@]}"; do
@@ -85,10 +163,16 @@ for phase in "${phases[@]}"; do
 	boot) echo "# === phase boot: the boot matrix (its first line says how many boots and cells)" ;;
 	*) echo "# === phase $phase: ${#list[@]} scripts: ${list[*]}" ;;
 	esac
-	for s in "${list[@]}"; do
-		run_script "$s"
-	done
+	if [ "$phase" != boot ] && [ "$jobs" -gt 1 ] && [ ${#list[@]} -gt 1 ]; then
+		echo "# $jobs lanes (TEST_JOBS); each script's output appears whole when it ends"
+		run_lanes "${list[@]}"
+	else
+		for s in "${list[@]}"; do
+			run_script "$s"
+		done
+	fi
 done
+rm -rf "$lanes"
 kill "$sampler" 2>/dev/null
 wait "$sampler" 2>/dev/null
 sample_disk
