@@ -68,7 +68,8 @@ fleet_state() {
 	done
 }
 
-# fleet_play PHASE [ansible-playbook args...]: DIR/PHASE.out, DIR/PHASE.rc, DIR/PHASE.seconds
+# fleet_play PHASE [ansible-playbook args...]: DIR/PHASE.out, DIR/PHASE.rc, DIR/PHASE.seconds,
+# and each task's time on each host in DIR/junit.PHASE/*.xml (Ansible's junit callback)
 fleet_play() {
 	local phase=$1 t0 rc=0
 	shift
@@ -77,6 +78,8 @@ fleet_play() {
 		ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_COLLECTIONS_PATH=$FLEET_DIR/collections \
 		ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=1200s -o ServerAliveInterval=20" \
 		ANSIBLE_SSH_CONTROL_PATH_DIR=$FLEET_DIR/cp ANSIBLE_LOCAL_TEMP=$FLEET_DIR/tmp \
+		ANSIBLE_CALLBACKS_ENABLED=ansible.builtin.junit JUNIT_OUTPUT_DIR=$FLEET_DIR/junit.$phase \
+		JUNIT_TASK_CLASS=yes JUNIT_INCLUDE_SETUP_TASKS_IN_REPORT=yes \
 		ansible-playbook -i "$FLEET_DIR/inventory.yml" "$fleet_here/site.yml" -e "fleet_phase=$phase" "$@" \
 		>"$FLEET_DIR/$phase.out" 2>&1 || rc=$?
 	echo "$rc" >"$FLEET_DIR/$phase.rc"
