@@ -122,7 +122,7 @@ fleet_job() {
 	local dir=$2 h deb rc=0 t0
 	FLEET_DIR=$dir
 	# (not the whole directory: the scheduler's harness.log is open in it)
-	rm -rf "$dir"/{cp,tmp,collections,key,key.pub,inventory.yml,*.tar.gz} "$dir"/state.* "$dir"/*.{out,rc,seconds}
+	rm -rf "$dir"/{cp,tmp,collections,key,key.pub,inventory.yml,*.tar.gz} "$dir"/state.* "$dir"/junit.* "$dir"/*.{out,rc,seconds}
 	mkdir -p "$dir/cp" "$dir/tmp" || return 1
 	t0=$(boot_now)
 	ssh-keygen -q -t ed25519 -N '' -C "daxbus fleet cells" -f "$dir/key" || return 1
@@ -132,14 +132,6 @@ fleet_job() {
 		boot_die "fleet: the collection did not build or install, see $dir/galaxy.out"
 		return 1
 	fi
-	# the two roots and their disk images side by side (mostly unpacking)
-	local v pids=()
-	for v in fleet-dracut fleet-itools; do
-		(t=$(root_variant "$v") && disk_base "$t" >/dev/null) >"$dir/root-$v.out" 2>&1 &
-		pids+=($!)
-	done
-	for v in "${pids[@]}"; do wait "$v" || rc=1; done
-	[ "$rc" = 0 ] || { boot_die "fleet: a root did not build: $(tail -n 3 "$dir"/root-*.out)"; return 1; }
 	for h in $FLEET_HOSTS; do
 		sched_guest_start "fleet-$h" || { boot_die "fleet: guest $h did not start"; rc=1; }
 	done
@@ -178,7 +170,23 @@ fleet_job() {
 	done
 	return "$rc"
 }
-sched_job fleet run=fleet_job slots=3 timeout=3000
+
+# What the guests are made of, built before the three-slot job in a job of
+# one slot, so the rest of the matrix keeps the other slot busy meanwhile:
+# the two roots and their disk images, bus61's image, this run's .deb.
+fleet_roots_job() {
+	local dir=$2 v
+	deb_package >/dev/null && deb_repo >/dev/null || return 1
+	sched_image_path "plain-$K61" >/dev/null || return 1
+	for v in fleet-dracut fleet-itools; do
+		if ! (t=$(root_variant "$v") && disk_base "$t" >/dev/null) >"$dir/root-$v.out" 2>&1; then
+			boot_die "fleet: root $v did not build: $(tail -n 3 "$dir/root-$v.out")"
+			return 1
+		fi
+	done
+}
+sched_job fleet-roots run=fleet_roots_job slots=1 timeout=1800
+sched_job fleet run=fleet_job slots=3 timeout=3000 after=fleet-roots
 
 # --- verdicts --------------------------------------------------------------------
 
