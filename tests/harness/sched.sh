@@ -546,7 +546,7 @@ _sched_need() {
 # S_HEIGHT[BOOT]: the length of the longest chain of boots that wait for
 # BOOT; among ready boots the longest chain starts first.
 _sched_heights() {
-	local i= o d
+	local i='' o d
 	for o in "${S_WANT[@]}"; do
 		S_HEIGHT[$o]=0
 	done
