@@ -6,6 +6,8 @@
 #
 #   tests/harness/boot.sh [CELL...]   default: every family's cells; named
 #                                     cells run just the boots they need
+#                                     (an unknown name fails before setup)
+#   tests/harness/boot.sh --list      every declared cell's name
 # Sourcing it with HARNESS_DECLARE_ONLY=1 only declares (make demo).
 set -uo pipefail
 harness=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -98,6 +100,20 @@ if [ -z "${HARNESS_DECLARE_ONLY-}" ]; then
 	0 | 1 | only) ;;
 	*) echo "cell setup: FAIL BOOT_FLEET='$BOOT_FLEET' is not 0, 1 or only"; fail "BOOT_FLEET" "'$BOOT_FLEET' is not 0, 1 or only"; t_done; exit 1 ;;
 	esac
+	if [ "${1-}" = --list ]; then
+		sched_cells | sort
+		exit 0
+	fi
+	# Names are checked before the setup's minutes of downloads and builds.
+	bad=0
+	for c in "$@"; do
+		if [ -z "${SC_BOOTS[$c]+x}" ]; then
+			echo "cell $c: FAIL unknown cell (tests/harness/boot.sh --list names them)"
+			fail "boot cell $c" "unknown cell"
+			bad=1
+		fi
+	done
+	[ "$bad" = 0 ] || { t_done; exit 1; }
 	t_require qemu-system-x86_64 qemu-img qemu-storage-daemon dracut lsinitrd mkfs.ext4 debugfs unshare chroot zstd cpio \
 		ssh ssh-keygen ansible-playbook ansible-galaxy dpkg-scanpackages
 	boot_setup || { echo "cell setup: FAIL kernels, base root, NVDIMM, QEMU probe or disk space"; fail "boot setup" "see above"; t_done; exit 1; }

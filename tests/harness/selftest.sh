@@ -460,5 +460,24 @@ else
 fi
 pkill -f '^sleep 987$'
 
+# --- 8. tests/harness/boot.sh checks the names it is given before its setup ---------
+# (its setup downloads kernels and builds roots for minutes: a typo must not
+# cost them; --list names every declared cell)
+bout=$(T_RESULTS='' DAXBUS_BUILD=$work/boot-names "$T_TOP/tests/harness/boot.sh" no-such-cell firstboot-shell 2>&1)
+brc=$?
+is "boot.sh with an unknown cell: exit status 1" "$brc" 1
+if grep -qx 'cell no-such-cell: FAIL unknown cell (tests/harness/boot.sh --list names them)' <<<"$bout" &&
+	! grep -q 'setup\|^cell firstboot-shell' <<<"$bout" && [ ! -e "$work/boot-names" ]; then
+	pass "boot.sh names the unknown cell and stops before any setup"
+else
+	fail "boot.sh names the unknown cell and stops before any setup" "$bout"
+fi
+blist=$("$T_TOP/tests/harness/boot.sh" --list 2>&1)
+if grep -qx firstboot-shell <<<"$blist" && grep -qx fleet-ansible <<<"$blist" && grep -qx cut-before-rename <<<"$blist"; then
+	pass "boot.sh --list names the cells, every family's"
+else
+	fail "boot.sh --list names the cells, every family's" "$blist"
+fi
+
 [ "$t_failed" = 0 ] && rm -rf "$work"
 t_done
