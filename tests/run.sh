@@ -79,21 +79,25 @@ broken=0
 times=()
 lanes=$T_WORK/lanes.$$
 rm -rf "$lanes" && mkdir -p "$lanes"
-# run_one S KEY: runs tests/S.sh with its own results file LANES/KEY.results,
-# its wall time in LANES/KEY.seconds.
+# Each script's files in LANES are named by its path, / made -.
+lane_key() { echo "$lanes/${1//\//-}"; }
+# run_one S: runs tests/S.sh with its own results file (KEY.results), its
+# wall time in KEY.seconds.
 run_one() {
-	local s=$1 key=$2 start=$SECONDS
-	T_RESULTS=$lanes/$key.results bash "$top/tests/$s.sh"
-	echo $((SECONDS - start)) >"$lanes/$key.seconds"
+	local s=$1 key start=$SECONDS
+	key=$(lane_key "$s")
+	T_RESULTS=$key.results bash "$top/tests/$s.sh"
+	echo $((SECONDS - start)) >"$key.seconds"
 }
-# collect S KEY: what run_one left, into the run's totals.
+# collect S: what run_one left, into the run's totals.
 collect() {
-	local s=$1 key=$2
-	times+=("$(printf '#   %5d s  tests/%s.sh' "$(cat "$lanes/$key.seconds" 2>/dev/null || echo 0)" "$s")")
+	local s=$1 key
+	key=$(lane_key "$s")
+	times+=("$(printf '#   %5d s  tests/%s.sh' "$(cat "$key.seconds" 2>/dev/null || echo 0)" "$s")")
 	sample_disk
 	# a script that died before t_done reported nothing: count it as a failure
-	if [ -s "$lanes/$key.results" ]; then
-		cat "$lanes/$key.results" >>"$T_RESULTS"
+	if [ -s "$key.results" ]; then
+		cat "$key.results" >>"$T_RESULTS"
 	else
 		echo "not ok - tests/$s.sh did not finish"
 		echo "0 1" >>"$T_RESULTS"
@@ -101,10 +105,9 @@ collect() {
 	fi
 }
 run_script() {
-	local key=${1//\//-}
 	echo "# --- tests/$1.sh"
-	run_one "$1" "$key"
-	collect "$1" "$key"
+	run_one "$1"
+	collect "$1"
 }
 
 # run_lanes SCRIPT...: the scripts in $jobs lanes, by chains (above); each
@@ -134,7 +137,7 @@ run_lanes() {
 			queue=("${queue[@]:1}")
 			(
 				for s in $chain; do
-					run_one "$s" "${s//\//-}" >"$lanes/${s//\//-}.out" 2>&1
+					run_one "$s" >"$(lane_key "$s").out" 2>&1
 				done
 			) &
 			chain_pid[$!]=$chain
@@ -146,8 +149,8 @@ run_lanes() {
 		[ -n "$done_pid" ] || { sleep 1; continue; }
 		for s in ${chain_pid[$done_pid]}; do
 			echo "# --- tests/$s.sh"
-			cat "$lanes/${s//\//-}.out"
-			collect "$s" "${s//\//-}"
+			cat "$(lane_key "$s").out"
+			collect "$s"
 		done
 		unset "chain_pid[$done_pid]"
 	done
