@@ -176,7 +176,7 @@ fleet_job() {
 # the two roots and their disk images, bus61's image, this run's .deb.
 fleet_roots_job() {
 	local dir=$2 v
-	deb_package >/dev/null && deb_repo >/dev/null || return 1
+	deb_repo >/dev/null || return 1  # (the .deb first, tests/lib/deb.sh)
 	sched_image_path "plain-$K61" >/dev/null || return 1
 	for v in fleet-dracut fleet-itools; do
 		if ! (t=$(root_variant "$v") && disk_base "$t" >/dev/null) >"$dir/root-$v.out" 2>&1; then
