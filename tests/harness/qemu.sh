@@ -173,7 +173,10 @@ guest_run() {
 	while :; do
 		local -a cmd
 		# shellcheck disable=SC2206,SC2054 # accel and net are lists of options; commas are QEMU's
-		cmd=(qemu-system-x86_64 $accel
+		# -nodefaults: no VGA, floppy, CD-ROM or parallel port (and no default
+		# serial: both are named below), whose drivers every boot would
+		# otherwise probe and load under TCG for nothing
+		cmd=(qemu-system-x86_64 $accel -nodefaults
 			-machine pc,nvdimm=on -m "${GUEST_MEM:-1G},slots=2,maxmem=4G" -smp "${GUEST_SMP:-1}"
 			-object "memory-backend-file,id=mem1,share=on,mem-path=$nvdimm,size=$BOOT_NVDIMM_SIZE"
 			-device nvdimm,id=nv1,memdev=mem1
