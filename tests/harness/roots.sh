@@ -284,6 +284,11 @@ _root_bookworm_recipe() (
 	cp "$deb" "$root/tmp/" || exit 1
 	root_chroot "$root" dpkg -i "/tmp/$(basename "$deb")" || exit 1
 	rm -f "$root/tmp/$(basename "$deb")"
+	# The package's modules are byte for byte those of the kernel tree the
+	# harness unpacked: hard links to it instead of copies, about 300 MB less
+	# on disk per root (dpkg and depmod replace files by renaming, never in
+	# place, as for the base root's links)
+	hardlink -q -f -i '\.ko$' "$BOOT_BUILD/kernels/$ROOTS_KVER/lib/modules/$ROOTS_KVER" "$root/lib/modules/$ROOTS_KVER" || exit 1
 	root_chroot "$root" apt-get -q clean
 	rm -rf "$root/var/lib/apt/lists/"*
 	rm -f "$root/usr/sbin/policy-rc.d"
