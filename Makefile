@@ -153,8 +153,8 @@ check-packages: all
 	@tests/run.sh packages/packages
 
 # package: the hostonly cells install the .deb (dpkg-buildpackage) in the guest.
-# check-boot is every boot cell, as in check (above); check-fleet runs the
-# fleet and cloudinit cells alone (README, "Tests").
+# check-boot is every boot cell; check (above) leaves out the fleet and
+# cloudinit cells, which check-fleet runs alone (README, "Tests").
 check-boot: all
 	@tools/deps.sh test package
 	@BOOT_FLEET=$${BOOT_FLEET:-1} tests/run.sh --boot
