@@ -57,20 +57,15 @@ esac
 # The peak of build/'s size, sampled every 30 s in the background (and at
 # each script's end); du counts blocks in use (sparse images as what they
 # hold) and hard links once.
-# Every sample also goes to $T_WORK/disk-samples ("SECONDS BYTES"), so the
-# peak's moment can be matched with the run's log of script times.
-peak=$T_WORK/disk-peak.$$
-echo 0 >"$peak"
+# Every sample goes to $T_WORK/disk-samples ("SECONDS BYTES"); the peak and
+# its moment (to match with the run's log of script times) are read from it.
 disk_t0=$(date +%s)
 samples=$T_WORK/disk-samples
 mkdir -p "$T_WORK" && : >"$samples"
 sample_disk() {
 	local now
 	now=$(nice -n 19 du -sxk "$top/build" 2>/dev/null | cut -f1)
-	[ -n "$now" ] || return 0
-	now=$((now * 1024))
-	echo "$(($(date +%s) - disk_t0)) $now" >>"$samples" 2>/dev/null
-	[ "$now" -gt "$(cat "$peak")" ] && echo "$now" >"$peak"
+	[ -n "$now" ] && echo "$(($(date +%s) - disk_t0)) $((now * 1024))" >>"$samples" 2>/dev/null
 	return 0
 }
 (
@@ -191,10 +186,10 @@ sample_disk
 # wall time of each script (the CI run has a time limit)
 echo "# wall time per script:"
 printf '%s\n' "${times[@]}"
-awk -v b="$(cat "$peak")" -v f="${samples#"$top"/}" 'BEGIN { printf "# peak disk use of build/: %.1f GB (du, sampled every 30 s and after each script)", b / 1e9 }
-	$2 == b && !found { found = 1; printf ", %d s after the start (%s)", $1, f }
-	END { print "" }' "$samples" 2>/dev/null
-rm -f "$peak"
+awk -v f="${samples#"$top"/}" '$2 > b { b = $2; t = $1 }
+	END { printf "# peak disk use of build/: %.1f GB (du, sampled every 30 s and after each script)", b / 1e9
+		if (NR) printf ", %d s after the start (%s)", t, f
+		print "" }' "$samples" 2>/dev/null
 read -r passed failed < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$T_RESULTS")
 rm -f "$T_RESULTS"
 echo "$passed passed, $failed failed"
