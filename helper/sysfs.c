@@ -3,9 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "sysfs.h"
 #include "util.h"
@@ -49,30 +52,50 @@ static int cmp_name(const void *a, const void *b)
 	return strverscmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names in PATH starting with PREFIX, sorted as versions; none when PATH is missing.  0 or -ENOMEM. */
+/* A record of getdents64(2), as the kernel lays it out. */
+struct dirent64_rec {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/*
+ * The names in PATH starting with PREFIX, sorted as versions; none when PATH
+ * is missing.  0 or -ENOMEM.  Read with getdents64 into a buffer on the
+ * stack: the early step lists sysfs on every boot, and a DIR costs a heap
+ * page and, with musl's open(), an fcntl for O_CLOEXEC.
+ */
 static int list_dir(const char *path, const char *prefix, char ***ret, size_t *ret_n)
 {
-	_cleanup_closedir_ DIR *d = opendir(path);
+	_cleanup_close_ int fd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_Alignas(8) char buf[4096];
 	char **names = NULL;
 	size_t n = 0;
-	struct dirent *de;
+	long got;
 
-	while (d && (de = readdir(d))) {
-		char **nn;
+	/* a directory that cannot be read to its end is read as far as it goes, as readdir() did */
+	while (fd >= 0 && (got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < got;) {
+			const struct dirent64_rec *de = (const struct dirent64_rec *)(buf + off);
+			char **nn;
 
-		if (de->d_name[0] == '.' || !startswith(de->d_name, prefix))
-			continue;
-		nn = realloc(names, (n + 1) * sizeof(*names));
-		if (!nn || !(nn[n] = strdup(de->d_name))) {
-			if (nn)
-				names = nn;
-			while (n > 0)
-				free(names[--n]);
-			free(names);
-			return -ENOMEM;
+			off += de->d_reclen;
+			if (de->d_name[0] == '.' || !startswith(de->d_name, prefix))
+				continue;
+			nn = realloc(names, (n + 1) * sizeof(*names));
+			if (!nn || !(nn[n] = strdup(de->d_name))) {
+				if (nn)
+					names = nn;
+				while (n > 0)
+					free(names[--n]);
+				free(names);
+				return -ENOMEM;
+			}
+			names = nn;
+			n++;
 		}
-		names = nn;
-		n++;
 	}
 	if (n > 1)
 		qsort(names, n, sizeof(*names), cmp_name);
