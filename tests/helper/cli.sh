@@ -32,6 +32,8 @@ setup() {
 		inroot-link-missing) mkdir -p "$root/etc" "$root/usr"; ln -s /usr/lib/modprobe.d "$root/etc/modprobe.d" ;;
 		inroot-link-rel-missing) mkdir -p "$root/etc" "$root/usr"; ln -s ../usr/lib/modprobe.d "$root/etc/modprobe.d" ;;
 		inroot-link-top-missing) mkdir -p "$root/etc"; ln -s ../var/modprobe.d "$root/etc/modprobe.d" ;;
+		inroot-link-last-missing) mkdir -p "$root/etc" "$root/usr"; ln -s /usr/modprobe.d "$root/etc/modprobe.d" ;;
+		etc-is-root) ln -s / "$root/etc" ;;
 		crlf) mkdir -p "$root/etc/modprobe.d"; sed 's/$/\r/' "$POLICY_FILE" >"$root/etc/modprobe.d/daxctl.conf" ;;
 		comment-joins) mkdir -p "$root/etc/modprobe.d"
 			printf 'blacklist dax_pmem_compat\n# opted in \\\nalias nd:t7* dax_pmem\n' >"$root/etc/modprobe.d/daxctl.conf" ;;
@@ -74,6 +76,8 @@ modprobe.d links inside the root | inroot-link | enable --root ROOT | 0 | instal
 modprobe.d links to a directory not there yet | inroot-link-missing | enable --root ROOT | 0 | installed ROOT/usr/lib/modprobe.d/daxctl.conf | etc d755;etc/modprobe.d l -> /usr/lib/modprobe.d;usr d755;usr/lib d755;usr/lib/modprobe.d d755;usr/lib/modprobe.d/daxctl.conf f644 =policy
 the same, a relative link | inroot-link-rel-missing | enable --root ROOT | 0 | installed ROOT/usr/lib/modprobe.d/daxctl.conf | etc d755;etc/modprobe.d l -> ../usr/lib/modprobe.d;usr d755;usr/lib d755;usr/lib/modprobe.d d755;usr/lib/modprobe.d/daxctl.conf f644 =policy
 a link to a missing top-level directory | inroot-link-top-missing | enable --root ROOT | 1 | a symbolic link on its way leads to a directory directly beneath ROOT that does not exist | etc d755;etc/modprobe.d l -> ../var/modprobe.d
+a link to a directory whose parent is there | inroot-link-last-missing | enable --root ROOT | 0 | installed ROOT/usr/modprobe.d/daxctl.conf | etc d755;etc/modprobe.d l -> /usr/modprobe.d;usr d755;usr/modprobe.d d755;usr/modprobe.d/daxctl.conf f644 =policy
+etc links to the root: nothing made at its top | etc-is-root | enable --root ROOT | 1 | leads to a directory directly beneath ROOT that does not exist | etc l -> /
 dry run through a link to a directory not there yet | inroot-link-missing | enable --root ROOT --dry-run | 0 | install the policy as ROOT/etc/modprobe.d/daxctl.conf | etc d755;etc/modprobe.d l -> /usr/lib/modprobe.d;usr d755
 read-only target directory | modprobe | enable --root ROOT (ro etc/modprobe.d) | 1 | failed to write ROOT/etc/modprobe.d/daxctl.conf: Read-only file system | etc d755;etc/modprobe.d d755
 root is not a system | | enable --root ROOT | 1 | ROOT/etc does not exist (is ROOT the root of a system?) | 
