@@ -9,8 +9,10 @@
  * elsewhere a component-by-component walk keeps the chain of ancestor
  * directories open, so ".." goes back along the way it came, even if a
  * directory is renamed meanwhile, and never above the root.  Directories
- * that are missing are always made by the walk, so both resolvers give the
- * same result for every path (tests run each case with both).
+ * that are missing are made by the walk, so both resolvers give the same
+ * result for every path (tests run each case with both); with openat2, a
+ * lone missing last component under a parent that resolves (not the root)
+ * is made directly, the same way, in fewer calls.
  */
 #pragma once
 
