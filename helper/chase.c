@@ -89,8 +89,11 @@ static int try_openat2(int rootfd, const char *path, int flags, int *ret_fd, int
 	return 1;
 }
 
-/* A directory we just made gets 0755 whatever the umask (never following a link put in its place). */
-static int fix_dir_mode(int parentfd, const char *name)
+/*
+ * A directory we just made gets 0755 whatever the umask (never following a
+ * link put in its place).  With RET_FD it stays open there (read-only).
+ */
+static int fix_dir_mode(int parentfd, const char *name, int *ret_fd)
 {
 	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r = 0;
 
@@ -98,6 +101,10 @@ static int fix_dir_mode(int parentfd, const char *name)
 		return -errno;
 	if (fchmod(fd, 0755) < 0)
 		r = -errno;
+	if (r == 0 && ret_fd) {
+		*ret_fd = fd;
+		return 0;
+	}
 	close(fd);
 	return r;
 }
@@ -192,7 +199,7 @@ static int walk_beneath(int rootfd, const char *path, unsigned chase_flags, int 
 				break;
 			}
 			if (mkdirat(cur, name, 0755) == 0)
-				r = fix_dir_mode(cur, name);
+				r = fix_dir_mode(cur, name, NULL);
 			else if (errno != EEXIST)
 				r = -errno;
 			if (r < 0)
@@ -278,7 +285,7 @@ static int mkdir_last(int rootfd, const char *path, int flags, int *ret_fd, int 
 	const char *slash = strrchr(path, '/'), *name;
 	char ppath[PATH_MAX];
 	struct stat ps, rs;
-	int fd, r;
+	int fd = -1, r;
 
 	if (!slash || (size_t)(slash - path) >= sizeof(ppath))
 		return 0;
@@ -298,8 +305,9 @@ static int mkdir_last(int rootfd, const char *path, int flags, int *ret_fd, int 
 		*ret_err = -errno;
 		return 1;
 	}
-	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	r = fd < 0 || fchmod(fd, 0755) < 0 || fsync(parent) < 0 ? -errno : 0;
+	r = fix_dir_mode(parent, name, &fd);
+	if (r == 0 && fsync(parent) < 0)
+		r = -errno;
 	if (r == 0 && flags != (O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
 		/* the caller's own flags (O_PATH, O_NONBLOCK): opened again, as the walk's last step does */
 		int fd2 = openat(parent, name, flags | O_NOFOLLOW);
